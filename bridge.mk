@@ -1,0 +1,1 @@
+# The OpenSRF bridge plugin.

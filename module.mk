@@ -1,0 +1,7 @@
+# mod_osrf_websocket itself (Apache glue) and the echo plugin.
+noinst_LTLIBRARIES += mod_osrf_websocket.la
+mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h
+mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
+mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
+mod_osrf_websocket_la_LIBADD = libwscodec.la
+INSTALLED_MODULES += mod_osrf_websocket.la
