@@ -1,7 +1,11 @@
 # mod_osrf_websocket itself (Apache glue) and the echo plugin.
-noinst_LTLIBRARIES += mod_osrf_websocket.la
+noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
 mod_osrf_websocket_la_LIBADD = libwscodec.la
-INSTALLED_MODULES += mod_osrf_websocket.la
+
+ws_echo_la_SOURCES = src/ws_echo_plugin.c
+ws_echo_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la

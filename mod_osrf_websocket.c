@@ -1,0 +1,984 @@
+/*
+ * mod_osrf_websocket.c - WebSocket (RFC 6455) for Apache httpd 2.4, with
+ * a plugin interface binary compatible with mod_websocket's.
+ *
+ * A request on a WebSocket location is upgraded and then driven for the
+ * connection's whole life inside its (prefork) child: the protocol itself
+ * lives in the codec (ws_codec.h); this file is the Apache glue around it.
+ *
+ * Threads and what they own
+ * -------------------------
+ * The connection thread (the request's own thread) is the only one that
+ * reads or writes the client connection: mod_ssl's state is not safe to
+ * use from two threads at once.  It owns the reader, the input and output
+ * brigades, the write buffer and every timer.
+ *
+ * Any other thread of the child (a plugin's bus listener) reaches the
+ * connection only through send and close.  They share with the
+ * connection thread, under ws_state.lock:
+ *   outbox      finished frames waiting to be written;
+ *   closing     a close was asked for (close_code, close_reason);
+ *   closed      the connection is over: send and close do nothing.
+ * send appends to the outbox and wakes the connection thread through the
+ * pollset (apr_pollset_wakeup); the connection thread swaps the outbox
+ * with its write buffer under the lock and writes outside it.  While the
+ * outbox is over its bound, send from another thread waits on "drained"
+ * (back-pressure); send on the connection thread flushes inline instead.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+
+#include "apr_dso.h"
+#include "apr_poll.h"
+#include "apr_portable.h"
+#include "apr_strings.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_mutex.h"
+
+#include "websocket_plugin.h"
+#include "ws_codec.h"
+
+module AP_MODULE_DECLARE_DATA osrf_websocket_module;
+
+#define WS_HANDLER_NAME   "websocket-handler"
+#define WS_READ_CHUNK     16384
+#define WS_KEEP_BUFFER    (64 * 1024)
+#define WS_STATE_CHECK    apr_time_from_sec(5)
+#define UNSET             -1
+
+/* --- configuration ---------------------------------------------------- */
+
+typedef struct {
+    WebSocketPlugin *plugin;
+    const char *plugin_path;
+    apr_int64_t max_message;
+    apr_interval_time_t ping_interval;
+    apr_interval_time_t close_timeout;
+    apr_int64_t max_queued;
+    apr_array_header_t *origins;    /* of const char *; NULL = any */
+} ws_dir_conf;
+
+typedef struct {
+    const char *path;
+    WebSocketPlugin *plugin;
+    const char *plugin_path;
+} ws_location;
+
+typedef struct {
+    apr_array_header_t *locations;  /* of ws_location: the 3-argument form */
+} ws_server_conf;
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    ws_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->max_message = UNSET;
+    conf->ping_interval = UNSET;
+    conf->close_timeout = UNSET;
+    conf->max_queued = UNSET;
+    return conf;
+}
+
+#define MERGE(field) (add->field != UNSET ? add->field : base->field)
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    ws_dir_conf *base = basev, *add = addv;
+    ws_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->plugin = add->plugin ? add->plugin : base->plugin;
+    conf->plugin_path = add->plugin ? add->plugin_path : base->plugin_path;
+    conf->max_message = MERGE(max_message);
+    conf->ping_interval = MERGE(ping_interval);
+    conf->close_timeout = MERGE(close_timeout);
+    conf->max_queued = MERGE(max_queued);
+    conf->origins = add->origins ? add->origins : base->origins;
+    return conf;
+}
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    ws_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->locations = apr_array_make(p, 2, sizeof(ws_location));
+    return conf;
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    ws_server_conf *base = basev, *add = addv;
+    ws_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->locations = apr_array_append(p, add->locations, base->locations);
+    return conf;
+}
+
+/* The effective settings, defaults filled in. */
+typedef struct {
+    apr_uint64_t max_message;
+    apr_interval_time_t ping_interval;
+    apr_interval_time_t close_timeout;
+    apr_size_t max_queued;
+    apr_array_header_t *origins;
+} ws_settings;
+
+static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
+{
+    set->max_message = conf->max_message != UNSET
+                       ? (apr_uint64_t)conf->max_message : 16 * 1024 * 1024;
+    set->ping_interval = conf->ping_interval != UNSET
+                         ? conf->ping_interval : apr_time_from_sec(30);
+    set->close_timeout = conf->close_timeout != UNSET
+                         ? conf->close_timeout : apr_time_from_sec(5);
+    set->max_queued = conf->max_queued != UNSET
+                      ? (apr_size_t)conf->max_queued
+                      : (apr_size_t)set->max_message + 1024 * 1024;
+    set->origins = conf->origins;
+}
+
+/* --- plugin loading ----------------------------------------------------- */
+
+static apr_status_t destroy_plugin(void *data)
+{
+    WebSocketPlugin *plugin = data;
+
+    if (plugin->destroy)
+        plugin->destroy(plugin);
+    return APR_SUCCESS;
+}
+
+/* Loaded in the parent at configuration time, so a bad path or symbol
+ * stops the start, and every child shares the loaded code. */
+static const char *load_plugin(cmd_parms *cmd, const char *path,
+                               const char *init_name, WebSocketPlugin **out)
+{
+    const char *file = ap_server_root_relative(cmd->pool, path);
+    apr_dso_handle_t *dso;
+    apr_dso_handle_sym_t sym;
+    WebSocketPlugin *plugin;
+    char err[256];
+
+    if (file == NULL)
+        return apr_psprintf(cmd->pool, "WebSocketHandler: bad path %s", path);
+    if (apr_dso_load(&dso, file, cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "WebSocketHandler: cannot load %s: %s",
+                            file, apr_dso_error(NULL, err, sizeof(err)));
+    if (apr_dso_sym(&sym, dso, init_name) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "WebSocketHandler: no function %s in %s",
+                            init_name, file);
+    plugin = ((WS_Init)sym)();
+    if (plugin == NULL || plugin->size < offsetof(WebSocketPlugin, on_shutdown))
+        return apr_psprintf(cmd->pool,
+                            "WebSocketHandler: %s in %s returned no plugin",
+                            init_name, file);
+    /* registered after the load: runs before the library is unloaded */
+    apr_pool_cleanup_register(cmd->pool, plugin, destroy_plugin,
+                              apr_pool_cleanup_null);
+    *out = plugin;
+    return NULL;
+}
+
+static const char *set_handler(cmd_parms *cmd, void *dconf, const char *a1,
+                               const char *a2, const char *a3)
+{
+    ws_dir_conf *conf = dconf;
+
+    if (a3 == NULL) {
+        /* mod_websocket's form, inside <Location> with SetHandler */
+        conf->plugin_path = a1;
+        return load_plugin(cmd, a1, a2, &conf->plugin);
+    } else {
+        ws_server_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                                     &osrf_websocket_module);
+        ws_location *loc;
+
+        if (cmd->path != NULL)
+            return "WebSocketHandler with a path belongs outside <Location>";
+        if (a1[0] != '/')
+            return "WebSocketHandler: the path must start with /";
+        loc = apr_array_push(sconf->locations);
+        loc->path = a1;
+        loc->plugin_path = a2;
+        return load_plugin(cmd, a2, a3, &loc->plugin);
+    }
+}
+
+static const char *parse_count(cmd_parms *cmd, const char *arg,
+                               apr_int64_t min, apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (*end == 'K' || *end == 'k')
+        v *= 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1024 * 1024, end++;
+    if (*end != '\0' || v < min)
+        return apr_psprintf(cmd->pool, "%s: %s is not a number of at least %"
+                            APR_INT64_T_FMT, cmd->cmd->name, arg, min);
+    *out = v;
+    return NULL;
+}
+
+static const char *set_max_message(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return parse_count(cmd, arg, 1, &((ws_dir_conf *)dconf)->max_message);
+}
+
+static const char *set_max_queued(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return parse_count(cmd, arg, 1024, &((ws_dir_conf *)dconf)->max_queued);
+}
+
+static const char *set_seconds(cmd_parms *cmd, const char *arg,
+                               apr_interval_time_t *out)
+{
+    apr_int64_t v;
+    const char *err = parse_count(cmd, arg, 0, &v);
+
+    if (err == NULL)
+        *out = apr_time_from_sec(v);
+    return err;
+}
+
+static const char *set_ping_interval(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->ping_interval);
+}
+
+static const char *set_close_timeout(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->close_timeout);
+}
+
+static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    ws_dir_conf *conf = dconf;
+
+    if (conf->origins == NULL)
+        conf->origins = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    *(const char **)apr_array_push(conf->origins) = arg;
+    return NULL;
+}
+
+static const command_rec ws_commands[] = {
+    AP_INIT_TAKE23("WebSocketHandler", set_handler, NULL, RSRC_CONF | ACCESS_CONF,
+                   "[/path] plugin-library init-function"),
+    AP_INIT_TAKE1("WebSocketMaxMessageSize", set_max_message, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest message accepted, over all its fragments (bytes, K, M)"),
+    AP_INIT_TAKE1("MaxMessageSize", set_max_message, NULL, RSRC_CONF | ACCESS_CONF,
+                  "mod_websocket's name for WebSocketMaxMessageSize"),
+    AP_INIT_TAKE1("WebSocketPingInterval", set_ping_interval, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds of client silence before a ping (0: never)"),
+    AP_INIT_TAKE1("WebSocketCloseTimeout", set_close_timeout, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds to wait for the client's close frame"),
+    AP_INIT_TAKE1("WebSocketMaxQueuedBytes", set_max_queued, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "bytes queued for a client before senders wait"),
+    AP_INIT_ITERATE("WebSocketAllowedOrigins", add_origin, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "origins allowed to connect (default: any)"),
+    { NULL, { NULL }, NULL, 0, 0, NULL }
+};
+
+/* --- the connection ----------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} ws_bytes;
+
+typedef struct _WebSocketState WebSocketState;
+
+struct _WebSocketState {
+    request_rec *r;
+    conn_rec *c;
+    WebSocketPlugin *plugin;
+    void *plugin_private;
+    WebSocketServer server;
+    ws_settings set;
+    apr_array_header_t *protocols;  /* offered, of const char * */
+    const char *protocol;           /* chosen */
+
+    /* shared: guarded by lock */
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *drained;
+    ws_bytes outbox;
+    int closing;
+    unsigned close_code;
+    char close_reason[WS_MAX_CONTROL_PAYLOAD - 1];
+    int closed;
+    apr_pollset_t *pollset;         /* wakeup is thread-safe */
+
+    /* the connection thread only */
+    apr_os_thread_t owner;
+    ws_reader *reader;
+    apr_bucket_brigade *bb_in;
+    apr_bucket_brigade *bb_out;
+    ws_bytes writing;
+    apr_time_t last_heard;
+    apr_time_t ping_sent;           /* 0: no ping outstanding */
+    apr_time_t close_deadline;
+    int close_sent;
+    int done;                       /* leave the loop and drop TCP */
+    int shutdown_seen;
+};
+
+static int bytes_append(ws_bytes *b, const void *p, apr_size_t n)
+{
+    if (b->len + n > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 4096;
+        char *q;
+
+        while (cap < b->len + n)
+            cap *= 2;
+        q = realloc(b->data, cap);
+        if (q == NULL)
+            return -1;
+        b->data = q;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Gives a large buffer back once it is empty again. */
+static void bytes_trim(ws_bytes *b)
+{
+    if (b->len == 0 && b->cap > WS_KEEP_BUFFER) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+}
+
+static apr_status_t free_state_buffers(void *data)
+{
+    WebSocketState *st = data;
+
+    free(st->outbox.data);
+    free(st->writing.data);
+    ws_reader_free(st->reader);
+    return APR_SUCCESS;
+}
+
+static int is_closing(WebSocketState *st)
+{
+    int closing;
+
+    apr_thread_mutex_lock(st->lock);
+    closing = st->closing;
+    apr_thread_mutex_unlock(st->lock);
+    return closing;
+}
+
+static int on_connection_thread(const WebSocketState *st)
+{
+    return apr_os_thread_equal(apr_os_thread_current(), st->owner);
+}
+
+/* Appends one frame to the outbox; the caller holds the lock. */
+static int queue_frame(WebSocketState *st, unsigned opcode,
+                       const unsigned char *p, apr_size_t n)
+{
+    unsigned char head[WS_MAX_HEADER_SIZE];
+    apr_size_t hn = ws_frame_header(head, WS_FIN, opcode, n, NULL);
+
+    if (bytes_append(&st->outbox, head, hn) < 0
+        || bytes_append(&st->outbox, p, n) < 0)
+        return -1;
+    return 0;
+}
+
+static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
+{
+    conn_rec *c = st->c;
+    apr_status_t rv;
+
+    APR_BRIGADE_INSERT_TAIL(st->bb_out,
+                            apr_bucket_transient_create(p, n, c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(st->bb_out, apr_bucket_flush_create(c->bucket_alloc));
+    rv = ap_pass_brigade(c->output_filters, st->bb_out);
+    apr_brigade_cleanup(st->bb_out);
+    return rv;
+}
+
+/* Writes everything queued so far, on the connection thread. */
+static void flush_outbox(WebSocketState *st)
+{
+    ws_bytes swap;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(st->lock);
+    swap = st->outbox;
+    st->outbox = st->writing;
+    st->writing = swap;
+    apr_thread_cond_broadcast(st->drained);
+    apr_thread_mutex_unlock(st->lock);
+
+    if (st->writing.len == 0)
+        return;
+    rv = write_out(st, st->writing.data, st->writing.len);
+    st->writing.len = 0;
+    bytes_trim(&st->writing);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, st->r,
+                      "OSRFWS01001: write to client failed, dropping connection");
+        st->done = 1;
+    }
+}
+
+/* Asks for the closing handshake; the connection thread sends it. */
+static void request_close(WebSocketState *st, unsigned code, const char *reason)
+{
+    apr_thread_mutex_lock(st->lock);
+    if (!st->closing && !st->closed) {
+        st->closing = 1;
+        st->close_code = code;
+        apr_cpystrn(st->close_reason, reason ? reason : "",
+                    sizeof(st->close_reason));
+    }
+    apr_thread_mutex_unlock(st->lock);
+    if (!on_connection_thread(st))
+        apr_pollset_wakeup(st->pollset);
+}
+
+/* Queues our close frame after everything already queued. */
+static void send_close_frame(WebSocketState *st)
+{
+    unsigned char payload[WS_MAX_CONTROL_PAYLOAD];
+    apr_size_t n;
+
+    apr_thread_mutex_lock(st->lock);
+    st->closing = 1;
+    n = ws_close_payload(payload, st->close_code, st->close_reason);
+    queue_frame(st, WS_OP_CLOSE, payload, n);
+    apr_thread_mutex_unlock(st->lock);
+    st->close_sent = 1;
+    st->close_deadline = apr_time_now() + st->set.close_timeout;
+}
+
+/* --- the server handle given to plugins ----------------------------------- */
+
+static request_rec *CALLBACK srv_request(const WebSocketServer *server)
+{
+    return server->state->r;
+}
+
+static const char *CALLBACK srv_header_get(const WebSocketServer *server,
+                                           const char *key)
+{
+    return apr_table_get(server->state->r->headers_in, key);
+}
+
+static void CALLBACK srv_header_set(const WebSocketServer *server,
+                                    const char *key, const char *value)
+{
+    request_rec *r = server->state->r;
+
+    apr_table_set(r->headers_out, key, value);
+}
+
+static size_t CALLBACK srv_protocol_count(const WebSocketServer *server)
+{
+    return (size_t)server->state->protocols->nelts;
+}
+
+static const char *CALLBACK srv_protocol_index(const WebSocketServer *server,
+                                               const size_t index)
+{
+    apr_array_header_t *a = server->state->protocols;
+
+    return index < (size_t)a->nelts ? APR_ARRAY_IDX(a, index, const char *) : NULL;
+}
+
+static void CALLBACK srv_protocol_set(const WebSocketServer *server,
+                                      const char *protocol)
+{
+    WebSocketState *st = server->state;
+    int i;
+
+    st->protocol = NULL;
+    for (i = 0; protocol && i < st->protocols->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(st->protocols, i, const char *), protocol) == 0)
+            st->protocol = APR_ARRAY_IDX(st->protocols, i, const char *);
+}
+
+static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
+                                const unsigned char *buffer,
+                                const size_t buffer_size)
+{
+    WebSocketState *st = server->state;
+    int own = on_connection_thread(st), over, queued;
+    unsigned opcode;
+
+    switch (type) {
+    case MESSAGE_TYPE_TEXT:   opcode = WS_OP_TEXT; break;
+    case MESSAGE_TYPE_BINARY: opcode = WS_OP_BINARY; break;
+    case MESSAGE_TYPE_PING:   opcode = WS_OP_PING; break;
+    case MESSAGE_TYPE_PONG:   opcode = WS_OP_PONG; break;
+    case MESSAGE_TYPE_CLOSE:
+        request_close(st, WS_CLOSE_NORMAL, "");
+        return 0;
+    default:
+        return 0;
+    }
+    if ((opcode & 0x8) && buffer_size > WS_MAX_CONTROL_PAYLOAD)
+        return 0;
+
+    apr_thread_mutex_lock(st->lock);
+    while (!own && !st->closing && !st->closed
+           && st->outbox.len > st->set.max_queued)
+        apr_thread_cond_wait(st->drained, st->lock);
+    queued = !st->closing && !st->closed
+             && queue_frame(st, opcode, buffer, buffer_size) == 0;
+    over = st->outbox.len > st->set.max_queued;
+    apr_thread_mutex_unlock(st->lock);
+
+    if (!queued)
+        return 0;
+    if (!own)
+        apr_pollset_wakeup(st->pollset);
+    else if (over)
+        flush_outbox(st);
+    return buffer_size;
+}
+
+static void CALLBACK srv_close(const WebSocketServer *server)
+{
+    request_close(server->state, WS_CLOSE_NORMAL, "");
+}
+
+static void CALLBACK srv_close_with(const WebSocketServer *server,
+                                    const int code, const char *reason)
+{
+    request_close(server->state, (unsigned)code, reason);
+}
+
+/* --- reader callbacks (connection thread) ---------------------------------- */
+
+static int on_message(void *ud, unsigned opcode, unsigned flags,
+                      unsigned char *data, size_t len)
+{
+    WebSocketState *st = ud;
+
+    (void)flags;
+    if (is_closing(st))
+        return 0;           /* after our close, data is read and dropped */
+    if (st->plugin->on_message)
+        st->plugin->on_message(st->plugin_private, &st->server,
+                               opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT
+                                                    : MESSAGE_TYPE_BINARY,
+                               data, len);
+    return 0;
+}
+
+static int on_ping(void *ud, const unsigned char *data, size_t len)
+{
+    WebSocketState *st = ud;
+
+    apr_thread_mutex_lock(st->lock);
+    if (!st->closing)
+        queue_frame(st, WS_OP_PONG, data, len);
+    apr_thread_mutex_unlock(st->lock);
+    return 0;
+}
+
+static int on_close(void *ud, unsigned code, const char *reason, size_t len)
+{
+    WebSocketState *st = ud;
+
+    (void)reason;
+    (void)len;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, st->r,
+                  "OSRFWS01002: client closed with code %u", code);
+    if (!st->close_sent) {
+        apr_thread_mutex_lock(st->lock);
+        if (!st->closing) {
+            st->close_code = code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : code;
+            st->close_reason[0] = '\0';
+        }
+        apr_thread_mutex_unlock(st->lock);
+        send_close_frame(st);
+    }
+    st->done = 1;           /* both closes exchanged: the server drops TCP */
+    return 0;
+}
+
+static const ws_reader_callbacks reader_callbacks = {
+    on_message, on_ping, NULL, on_close
+};
+
+/* Fails the connection (RFC 6455 7.1.7): a close frame, then TCP. */
+static void fail_connection(WebSocketState *st, ws_status status)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                  "OSRFWS01003: closing with %u: %s",
+                  ws_status_close_code(status), ws_reader_error(st->reader));
+    if (!st->close_sent) {
+        apr_thread_mutex_lock(st->lock);
+        st->close_code = ws_status_close_code(status);
+        apr_cpystrn(st->close_reason, ws_reader_error(st->reader),
+                    sizeof(st->close_reason));
+        apr_thread_mutex_unlock(st->lock);
+        send_close_frame(st);
+    }
+    st->done = 1;
+}
+
+/* Reads all that is available now: through mod_ssl this includes records
+ * already decrypted, which polling the socket would not report. */
+static void read_available(WebSocketState *st)
+{
+    for (;;) {
+        apr_status_t rv = ap_get_brigade(st->c->input_filters, st->bb_in,
+                                         AP_MODE_READBYTES, APR_NONBLOCK_READ,
+                                         WS_READ_CHUNK);
+        apr_bucket *b;
+        int got = 0;
+
+        if (APR_STATUS_IS_EAGAIN(rv))
+            return;
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, st->r,
+                          "OSRFWS01004: read from client ended");
+            st->done = 1;
+            return;
+        }
+        for (b = APR_BRIGADE_FIRST(st->bb_in);
+             b != APR_BRIGADE_SENTINEL(st->bb_in) && !st->done;
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t len;
+            ws_status status;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                st->done = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS)
+                continue;
+            if (len == 0)
+                continue;
+            got = 1;
+            st->last_heard = apr_time_now();
+            st->ping_sent = 0;
+            status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
+            if (status != WS_OK && status != WS_ERR_STOPPED)
+                fail_connection(st, status);
+        }
+        apr_brigade_cleanup(st->bb_in);
+        if (st->done || !got)
+            return;
+        flush_outbox(st);   /* replies to what was just read go out now */
+    }
+}
+
+static void check_stopping(WebSocketState *st)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    if (st->shutdown_seen || ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS
+        || state != AP_MPMQ_STOPPING)
+        return;
+    st->shutdown_seen = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, st->r,
+                  "OSRFWS01005: child stopping, ending the connection");
+    if (st->plugin->version >= WEBSOCKET_PLUGIN_VERSION_OSRF
+        && st->plugin->on_shutdown)
+        st->plugin->on_shutdown(st->plugin_private, &st->server);
+    else
+        request_close(st, WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+/* Pings a silent client; drops one that stays silent through a ping. */
+static void check_timers(WebSocketState *st, apr_time_t now)
+{
+    if (st->close_sent) {
+        if (now >= st->close_deadline) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, st->r,
+                          "OSRFWS01006: no close frame from the client in time");
+            st->done = 1;
+        }
+        return;
+    }
+    if (st->set.ping_interval <= 0)
+        return;
+    if (st->ping_sent && now - st->ping_sent >= st->set.ping_interval) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                      "OSRFWS01007: client did not answer a ping, dropping it");
+        st->done = 1;
+    } else if (!st->ping_sent && now - st->last_heard >= st->set.ping_interval) {
+        apr_thread_mutex_lock(st->lock);
+        queue_frame(st, WS_OP_PING, (const unsigned char *)"osrf", 4);
+        apr_thread_mutex_unlock(st->lock);
+        st->ping_sent = now;
+    }
+}
+
+static apr_interval_time_t next_timeout(const WebSocketState *st, apr_time_t now)
+{
+    apr_time_t due = now + WS_STATE_CHECK;
+
+    if (st->close_sent)
+        due = st->close_deadline < due ? st->close_deadline : due;
+    else if (st->set.ping_interval > 0) {
+        apr_time_t t = (st->ping_sent ? st->ping_sent : st->last_heard)
+                       + st->set.ping_interval;
+        due = t < due ? t : due;
+    }
+    return due > now ? due - now : 0;
+}
+
+static void run_connection(WebSocketState *st)
+{
+    apr_socket_t *sock = ap_get_conn_socket(st->c);
+    apr_pollfd_t pfd = { 0 };
+
+    pfd.p = st->r->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = APR_POLLIN;
+    pfd.desc.s = sock;
+    apr_pollset_add(st->pollset, &pfd);
+
+    /* frames may have come with the handshake and wait in the filters */
+    read_available(st);
+    while (!st->done) {
+        const apr_pollfd_t *out;
+        apr_int32_t n;
+        apr_status_t rv;
+        apr_time_t now;
+
+        apr_thread_mutex_lock(st->lock);
+        if (st->closing && !st->close_sent) {
+            apr_thread_mutex_unlock(st->lock);
+            send_close_frame(st);
+        } else {
+            apr_thread_mutex_unlock(st->lock);
+        }
+        flush_outbox(st);
+        if (st->done)
+            break;
+
+        now = apr_time_now();
+        rv = apr_pollset_poll(st->pollset, next_timeout(st, now), &n, &out);
+        if (rv == APR_SUCCESS) {
+            apr_int32_t i;
+            for (i = 0; i < n; i++)
+                if (out[i].desc.s == sock)
+                    read_available(st);
+        } else if (!APR_STATUS_IS_EINTR(rv) && !APR_STATUS_IS_TIMEUP(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, st->r,
+                          "OSRFWS01008: poll failed, dropping connection");
+            break;
+        }
+        check_stopping(st);
+        check_timers(st, apr_time_now());
+    }
+    flush_outbox(st);
+}
+
+/* --- the handshake ------------------------------------------------------ */
+
+static WebSocketPlugin *find_plugin(request_rec *r, const ws_dir_conf *dconf)
+{
+    ws_server_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                 &osrf_websocket_module);
+    int i;
+
+    if (r->handler && strcmp(r->handler, WS_HANDLER_NAME) == 0 && dconf->plugin)
+        return dconf->plugin;
+    for (i = 0; i < sconf->locations->nelts; i++) {
+        ws_location *loc = &APR_ARRAY_IDX(sconf->locations, i, ws_location);
+        if (strcmp(loc->path, r->uri) == 0)
+            return loc->plugin;
+    }
+    return NULL;
+}
+
+static int origin_allowed(request_rec *r, const ws_settings *set)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int i;
+
+    if (set->origins == NULL)
+        return 1;
+    for (i = 0; origin && i < set->origins->nelts; i++)
+        if (strcasecmp(APR_ARRAY_IDX(set->origins, i, const char *), origin) == 0)
+            return 1;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OSRFWS01009: refused Origin %s",
+                  origin ? ap_escape_logitem(r->pool, origin) : "(none)");
+    return 0;
+}
+
+static apr_array_header_t *offered_protocols(request_rec *r)
+{
+    apr_array_header_t *a = apr_array_make(r->pool, 2, sizeof(const char *));
+    const char *value = apr_table_get(r->headers_in, "Sec-WebSocket-Protocol");
+    const char *tok;
+    size_t len;
+
+    while (value && ws_list_next(&value, &tok, &len))
+        *(const char **)apr_array_push(a) = apr_pstrmemdup(r->pool, tok, len);
+    return a;
+}
+
+static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
+                                 const ws_dir_conf *dconf)
+{
+    WebSocketState *st = apr_pcalloc(r->pool, sizeof(*st));
+    ws_reader_config rcfg;
+
+    st->r = r;
+    st->c = r->connection;
+    st->plugin = plugin;
+    effective_settings(dconf, &st->set);
+    st->protocols = offered_protocols(r);
+    st->protocol = st->protocols->nelts
+                   ? APR_ARRAY_IDX(st->protocols, 0, const char *) : NULL;
+    st->owner = apr_os_thread_current();
+    st->last_heard = apr_time_now();
+
+    st->server.size = sizeof(WebSocketServer);
+    st->server.version = WEBSOCKET_SERVER_VERSION_OSRF;
+    st->server.state = st;
+    st->server.request = srv_request;
+    st->server.header_get = srv_header_get;
+    st->server.header_set = srv_header_set;
+    st->server.protocol_count = srv_protocol_count;
+    st->server.protocol_index = srv_protocol_index;
+    st->server.protocol_set = srv_protocol_set;
+    st->server.send = srv_send;
+    st->server.close = srv_close;
+    st->server.close_with = srv_close_with;
+
+    rcfg.max_message = st->set.max_message;
+    rcfg.allowed_rsv = 0;
+    rcfg.require_mask = 1;
+    st->reader = ws_reader_new(&rcfg, &reader_callbacks, st);
+    apr_pool_cleanup_register(r->pool, st, free_state_buffers,
+                              apr_pool_cleanup_null);
+    if (st->reader == NULL
+        || apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT,
+                                   r->pool) != APR_SUCCESS
+        || apr_thread_cond_create(&st->drained, r->pool) != APR_SUCCESS
+        || apr_pollset_create(&st->pollset, 1, r->pool,
+                              APR_POLLSET_WAKEABLE) != APR_SUCCESS)
+        return NULL;
+    st->bb_in = apr_brigade_create(r->pool, st->c->bucket_alloc);
+    st->bb_out = apr_brigade_create(r->pool, st->c->bucket_alloc);
+    return st;
+}
+
+static void send_switching_protocols(WebSocketState *st)
+{
+    request_rec *r = st->r;
+    char accept[29];
+
+    ws_accept_key(apr_table_get(r->headers_in, "Sec-WebSocket-Key"), accept);
+    apr_table_setn(r->headers_out, "Upgrade", "websocket");
+    apr_table_setn(r->headers_out, "Connection", "Upgrade");
+    apr_table_set(r->headers_out, "Sec-WebSocket-Accept", accept);
+    if (st->protocol)
+        apr_table_setn(r->headers_out, "Sec-WebSocket-Protocol", st->protocol);
+    r->status = HTTP_SWITCHING_PROTOCOLS;
+    r->status_line = ap_get_status_line(r->status);
+    ap_send_interim_response(r, 1);
+}
+
+static int ws_handler(request_rec *r)
+{
+    ws_dir_conf *dconf = ap_get_module_config(r->per_dir_config,
+                                              &osrf_websocket_module);
+    WebSocketPlugin *plugin = find_plugin(r, dconf);
+    ws_handshake_request hs;
+    WebSocketState *st;
+    const char *why;
+    ws_settings set;
+    int status;
+
+    if (plugin == NULL)
+        return DECLINED;
+
+    hs.method = r->method;
+    hs.proto_num = r->proto_num;
+    hs.upgrade = apr_table_get(r->headers_in, "Upgrade");
+    hs.connection = apr_table_get(r->headers_in, "Connection");
+    hs.key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
+    hs.version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
+    status = ws_handshake_check(&hs, &why);
+    if (status != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OSRFWS01010: not a WebSocket handshake: %s", why);
+        if (status == HTTP_UPGRADE_REQUIRED)
+            apr_table_setn(r->err_headers_out, "Sec-WebSocket-Version", "13");
+        return status;
+    }
+    effective_settings(dconf, &set);
+    if (!origin_allowed(r, &set))
+        return HTTP_FORBIDDEN;
+
+    st = new_state(r, plugin, dconf);
+    if (st == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OSRFWS01011: cannot set up the connection");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (plugin->on_connect) {
+        st->plugin_private = plugin->on_connect(&st->server);
+        if (st->plugin_private == NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "OSRFWS01012: the plugin refused the connection");
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+
+    send_switching_protocols(st);
+    run_connection(st);
+
+    /* senders blocked in send give up before the plugin lets go */
+    apr_thread_mutex_lock(st->lock);
+    st->closed = 1;
+    apr_thread_cond_broadcast(st->drained);
+    apr_thread_mutex_unlock(st->lock);
+    if (plugin->on_disconnect)
+        plugin->on_disconnect(st->plugin_private, &st->server);
+
+    /* the connection is done: Apache must write nothing more on it */
+    r->connection->keepalive = AP_CONN_CLOSE;
+    r->connection->aborted = 1;
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(osrf_websocket) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    ws_commands,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};
