@@ -1,0 +1,175 @@
+package OSRFWS::Apache;
+# A throwaway secondary Apache instance built from conf/httpd.conf, on free
+# loopback ports, with the modules of this build.  Stopped by its pid file.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
+                    read_pidfile pid_alive srcdir builddir);
+
+# Options: tls => 1, bridge => 1, conf => "extra directives",
+# env => { VAR => value }, max_clients, start_servers, ping_interval,
+# max_message, log_level, docroot.
+sub new {
+    my ($class, %opt) = @_;
+    my $self = bless { opt => \%opt }, $class;
+    $self->{dir} = tempdir();
+    $self->{port} = free_port();
+    $self->{tls_port} = free_port() if $opt{tls};
+    mkdir "$self->{dir}/$_" for qw(logs conf.d);
+    chmod 0755, "$self->{dir}/logs";
+    $self->_write_conf($opt{conf} // '');
+    $self->_make_cert if $opt{tls};
+    $self->start;
+    return $self;
+}
+
+sub dir      { $_[0]{dir} }
+sub port     { $_[0]{port} }
+sub tls_port { $_[0]{tls_port} }
+sub url      { my ($s, $path) = @_; "ws://127.0.0.1:$s->{port}" . ($path // '') }
+sub tls_url  { my ($s, $path) = @_; "wss://127.0.0.1:$s->{tls_port}" . ($path // '') }
+sub http_url { my ($s, $path) = @_; "http://127.0.0.1:$s->{port}" . ($path // '') }
+sub pidfile  { "$_[0]{dir}/httpd.pid" }
+sub pid      { read_pidfile($_[0]->pidfile) }
+sub error_log_file { "$_[0]{dir}/logs/error.log" }
+
+sub _modules_dir {
+    my $b = builddir();
+    return -d "$b/.libs" ? abs_path("$b/.libs") : abs_path($b);
+}
+
+sub _write_conf {
+    my ($self, $extra) = @_;
+    open my $fh, '>', "$self->{dir}/conf.d/test.conf" or die $!;
+    print $fh $extra, "\n";
+    close $fh;
+}
+
+# Rewrites the extra directives (used before a graceful restart).
+sub set_conf { my ($self, $extra) = @_; $self->_write_conf($extra) }
+
+sub _make_cert {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+           '-days', '2', '-subj', '/CN=127.0.0.1', '-keyout', "$d/key.pem",
+           '-out', "$d/cert.pem") == 0
+        or die "openssl failed";
+    chmod 0644, "$d/key.pem";
+}
+
+sub env {
+    my ($self) = @_;
+    my $o = $self->{opt};
+    my $src = abs_path(srcdir());
+    my %env = (
+        APACHE_RUN_USER        => $> == 0 ? 'www-data' : scalar getpwuid($>),
+        APACHE_RUN_GROUP       => $> == 0 ? 'www-data' : scalar getgrgid($)),
+        OSRF_WS_SERVER_ROOT    => $self->{dir},
+        OSRF_WS_CONF_DIR       => "$src/conf",
+        OSRF_WS_LOCAL_CONF_DIR => "$self->{dir}/conf.d",
+        OSRF_WS_SERVER_NAME    => '127.0.0.1',
+        OSRF_WS_PID_FILE       => $self->pidfile,
+        OSRF_WS_LOG_DIR        => "$self->{dir}/logs",
+        OSRF_WS_LOG_LEVEL      => $o->{log_level} // 'info',
+        OSRF_WS_HTTPD_MODULES  => $ENV{OSRFWS_HTTPD_MODULES} // '/usr/lib/apache2/modules',
+        OSRF_WS_MODULES        => _modules_dir(),
+        OSRF_WS_DOCUMENT_ROOT  => $o->{docroot} // "$src/t/www",
+        OSRF_WS_LISTEN         => "127.0.0.1:$self->{port}",
+        OSRF_WS_TLS_LISTEN     => "127.0.0.1:" . ($self->{tls_port} // 0),
+        OSRF_WS_TLS_CERT       => "$self->{dir}/cert.pem",
+        OSRF_WS_TLS_KEY        => "$self->{dir}/key.pem",
+        OSRF_WS_MAX_CLIENTS    => $o->{max_clients} // 64,
+        OSRF_WS_START_SERVERS  => $o->{start_servers} // 4,
+        OSRF_WS_MIN_SPARE      => $o->{min_spare} // 2,
+        OSRF_WS_MAX_SPARE      => $o->{max_spare} // 8,
+        OSRF_WS_MAX_MESSAGE    => $o->{max_message} // '16M',
+        OSRF_WS_PING_INTERVAL  => $o->{ping_interval} // 30,
+        %{ $o->{env} // {} },
+    );
+    if (($ENV{OSRFWS_SANITIZERS} // '') eq 'yes') {
+        chomp(my $asan = `gcc -print-file-name=libasan.so`);
+        $env{LD_PRELOAD} = $asan;
+        $env{ASAN_OPTIONS} = "detect_leaks=0:abort_on_error=0:log_path=$self->{dir}/logs/asan";
+        $env{UBSAN_OPTIONS} = "print_stacktrace=1:log_path=$self->{dir}/logs/ubsan";
+    }
+    return %env;
+}
+
+sub _httpd {
+    my ($self, @args) = @_;
+    my $o = $self->{opt};
+    my @defines;
+    push @defines, '-D', 'OSRF_TLS' if $o->{tls};
+    push @defines, '-D', 'OSRF_BRIDGE' if $o->{bridge};
+    my $httpd = $ENV{OSRFWS_HTTPD} || '/usr/sbin/apache2';
+    local %ENV = (%ENV, $self->env);
+    return system($httpd, '-f', abs_path(srcdir()) . '/conf/httpd.conf',
+                  @defines, @args);
+}
+
+sub start {
+    my ($self) = @_;
+    $self->_httpd('-k', 'start') == 0
+        or die "apache did not start:\n" . $self->error_log;
+    wait_for_port($self->{port}, 15)
+        or die "apache does not answer on $self->{port}:\n" . $self->error_log;
+    wait_for_port($self->{tls_port}, 15) if $self->{tls_port};
+    $self->{started} = 1;
+    return $self;
+}
+
+# SIGUSR1: graceful restart; SIGWINCH: graceful stop.
+sub graceful      { my $p = $_[0]->pid; kill 'USR1', $p if $p }
+sub graceful_stop { my $p = $_[0]->pid; kill 'WINCH', $p if $p }
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{started};
+    $self->{started} = 0;
+    stop_by_pidfile($self->pidfile, 15);
+    # children exit with the parent; wait for every one we saw
+    wait_until(sub { !grep { pid_alive($_) } @{ $self->{seen_children} // [] } }, 10);
+}
+
+sub DESTROY { local $?; $_[0]->stop }
+
+# Pids of the parent's children now (prefork: one per connection).
+sub children {
+    my ($self) = @_;
+    my $parent = $self->pid or return ();
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        close $fh;
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        push @kids, $pid if $ppid == $parent;
+    }
+    my %seen = map { $_ => 1 } @{ $self->{seen_children} // [] }, @kids;
+    $self->{seen_children} = [ keys %seen ];
+    return @kids;
+}
+
+sub error_log {
+    my ($self) = @_;
+    open my $fh, '<', $self->error_log_file or return '';
+    local $/;
+    return <$fh> // '';
+}
+
+# Problems a test must not leave behind: crashes, errors, sanitizer reports.
+sub log_problems {
+    my ($self) = @_;
+    my @bad = grep { /\[(?:[a-z_]+:)?(?:error|crit|alert|emerg)\]|AH00052|Segmentation/ }
+              split /\n/, $self->error_log;
+    for my $f (glob "$self->{dir}/logs/asan* $self->{dir}/logs/ubsan*") {
+        open my $fh, '<', $f or next;
+        local $/;
+        push @bad, "sanitizer report $f:\n" . (<$fh> // '');
+    }
+    return @bad;
+}
+
+1;

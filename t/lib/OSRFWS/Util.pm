@@ -1,0 +1,90 @@
+package OSRFWS::Util;
+# Small helpers shared by the tests: free loopback ports, bounded waits,
+# daemons stopped by their pid files (never by process name).
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp ();
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
+                    pid_alive read_pidfile srcdir builddir);
+
+sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
+sub builddir { $ENV{OSRFWS_BUILDDIR} // _repo_root() }
+
+sub _repo_root {
+    my $dir = __FILE__;
+    $dir =~ s{/t/lib/OSRFWS/Util\.pm$}{};
+    return $dir eq __FILE__ ? '.' : $dir;
+}
+
+# A port nobody listens on now (the kernel picks it).
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# Calls $check until it returns true or $timeout seconds pass.
+sub wait_until {
+    my ($check, $timeout, $step) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (time < $deadline) {
+        my $v = $check->();
+        return $v if $v;
+        sleep($step // 0.05);
+    }
+    return;
+}
+
+sub wait_for_port {
+    my ($port, $timeout) = @_;
+    return wait_until(sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                      Proto => 'tcp', Timeout => 1);
+        close $s if $s;
+        return $s ? 1 : 0;
+    }, $timeout // 10);
+}
+
+# A temporary directory others (www-data) can enter, removed at exit.
+sub tempdir {
+    my $dir = File::Temp::tempdir('osrfws-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    chmod 0755, $dir;
+    return $dir;
+}
+
+sub read_pidfile {
+    my ($file) = @_;
+    open my $fh, '<', $file or return;
+    my $pid = <$fh>;
+    close $fh;
+    return unless defined $pid && $pid =~ /^\s*(\d+)/;
+    return $1;
+}
+
+sub pid_alive {
+    my ($pid) = @_;
+    return 0 unless $pid;
+    # a zombie child of ours counts as gone
+    waitpid($pid, POSIX::WNOHANG());
+    return kill(0, $pid) ? 1 : 0;
+}
+
+# TERM, then KILL after $timeout seconds.  Returns 1 once the process is gone.
+sub stop_by_pidfile {
+    my ($file, $timeout, $signal) = @_;
+    my $pid = read_pidfile($file) or return 1;
+    kill($signal // 'TERM', $pid);
+    return 1 if wait_until(sub { !pid_alive($pid) }, $timeout // 10);
+    kill 'KILL', $pid;
+    return wait_until(sub { !pid_alive($pid) }, 5) ? 1 : 0;
+}
+
+1;
