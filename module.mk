@@ -9,3 +9,9 @@ ws_echo_la_SOURCES = src/ws_echo_plugin.c
 ws_echo_la_LDFLAGS = $(MODULE_LDFLAGS)
 
 INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la
+
+# A test-only plugin whose own thread calls send while the connection reads.
+check_LTLIBRARIES += t/plugins/ws_stress.la
+t_plugins_ws_stress_la_SOURCES = t/plugins/ws_stress_plugin.c
+t_plugins_ws_stress_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
+t_plugins_ws_stress_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere

@@ -52,9 +52,8 @@ sub set_conf { my ($self, $extra) = @_; $self->_write_conf($extra) }
 sub _make_cert {
     my ($self) = @_;
     my $d = $self->{dir};
-    system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-           '-days', '2', '-subj', '/CN=127.0.0.1', '-keyout', "$d/key.pem",
-           '-out', "$d/cert.pem") == 0
+    system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
+           . " -keyout $d/key.pem -out $d/cert.pem 2>$d/openssl.log") == 0
         or die "openssl failed";
     chmod 0644, "$d/key.pem";
 }
