@@ -14,8 +14,8 @@ sub new {
     my ($class, %opt) = @_;
     my $self = bless { opt => \%opt }, $class;
     $self->{dir} = tempdir();
-    $self->{port} = free_port();
-    $self->{tls_port} = free_port() if $opt{tls};
+    $self->{port} = $opt{port} // free_port();
+    $self->{tls_port} = $opt{tls_port} // free_port() if $opt{tls};
     mkdir "$self->{dir}/$_" for qw(logs conf.d);
     chmod 0755, "$self->{dir}/logs";
     $self->_write_conf($opt{conf} // '');

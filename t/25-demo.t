@@ -1,0 +1,46 @@
+# The README's demo command: prints the endpoints once they answer, serves
+# the page and the echo endpoint, and on SIGTERM stops everything it
+# started.  (script/demo itself only adds the install and the build.)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IO::Socket::INET;
+use OSRFWS::Util qw(wait_until pid_alive srcdir);
+use OSRFWS::WSClient;
+
+my $pid = open(my $out, '-|') // die "fork: $!";
+if ($pid == 0) {
+    open STDERR, '>&', \*STDOUT;
+    exec $^X, "-I$FindBin::Bin/lib", srcdir() . '/script/demo.pl' or exit 127;
+}
+
+my %line;
+eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 60;
+    while (!$line{'demo page'}) {
+        my $l = <$out> // last;
+        $line{$1} = $2 if $l =~ /^([a-z ()]+): (\S+)$/;
+    }
+    alarm 0;
+};
+like $line{'echo endpoint'}, qr{^ws://127\.0\.0\.1:\d+/echo$}, 'prints "echo endpoint: ws://127.0.0.1:PORT/echo"';
+like $line{'echo endpoint (wss)'}, qr{^wss://127\.0\.0\.1:\d+/echo$}, 'prints the wss endpoint';
+like $line{'demo page'}, qr{^http://127\.0\.0\.1:\d+/$}, 'prints the demo page address';
+
+my ($port) = ($line{'echo endpoint'} // '') =~ /:(\d+)\//;
+my $ws = $port && OSRFWS::WSClient->connect(port => $port);
+ok $ws && $ws->status == 101, 'the echo endpoint answers';
+$ws->send_text('demo') if $ws;
+is $ws && ($ws->read_message // {})->{payload}, 'demo', 'and echoes';
+
+kill 'TERM', $pid;
+ok wait_until(sub { !pid_alive($pid) }, 20), 'the demo exits on SIGTERM';
+close $out;
+my $port_free = wait_until(sub {
+    !IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1)
+}, 10);
+ok $port_free, 'nothing listens on its port any more';
+done_testing;
