@@ -1,0 +1,65 @@
+package OSRFWS::OpenSRF;
+# The test OpenSRF on an OSRFWS::Redis: a router for the public domain
+# ("localhost") and one for the private domain ("127.0.0.1": *.localhost
+# names do not resolve here), opensrf.math and opensrf.test on the public
+# router, opensrf.private on the private one only.
+use strict;
+use warnings;
+use FindBin;
+use OSRFWS::Util qw(tempdir stop_by_pidfile wait_until srcdir);
+use OSRFWS::BusClient;
+
+our $PUBLIC = 'localhost';
+our $PRIVATE = '127.0.0.1';
+
+sub new {
+    my ($class, %o) = @_;
+    my $self = bless { redis => $o{redis}, dir => tempdir(), daemons => [],
+                       opt => \%o }, $class;
+    my $port = $o{redis}->port;
+    my $bin = srcdir() . '/t/osrf';
+    $self->_daemon('router-public', "$bin/osrf-router", '--port', $port,
+                   '--domain', $PUBLIC);
+    $self->_daemon('router-private', "$bin/osrf-router", '--port', $port,
+                   '--domain', $PRIVATE);
+    my @svc = ('--port', $port, '--keepalive', $o{keepalive} // 6,
+               ($o{string_status_codes} ? '--string-status-codes' : ()));
+    $self->_daemon("svc-$_", "$bin/osrf-service", @svc, '--service', $_,
+                   '--domain', $PUBLIC, '--workers', $o{workers} // 3)
+        for qw(opensrf.math opensrf.test);
+    $self->_daemon('svc-private', "$bin/osrf-service", @svc,
+                   '--service', 'opensrf.private', '--domain', $PRIVATE);
+    my $client = OSRFWS::BusClient->new(redis => $o{redis});
+    wait_until(sub {
+        my $r = eval { $client->request('opensrf.math', 'add', [1, 1], timeout => 2) };
+        return $r && $r->{results} && @{ $r->{results} } && $r->{results}[0] == 2;
+    }, 20) or die "test OpenSRF did not come up";
+    return $self;
+}
+
+sub _daemon {
+    my ($self, $name, @cmd) = @_;
+    my $pidfile = "$self->{dir}/$name.pid";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        exec $^X, @cmd, '--pidfile', $pidfile, '--logfile', "$self->{dir}/$name.log"
+            or POSIX::_exit(127);
+    }
+    wait_until(sub { -s $pidfile }, 10) or die "$name did not start";
+    push @{ $self->{daemons} }, { name => $name, pidfile => $pidfile, pid => $pid };
+}
+
+sub log { my ($self, $name) = @_; local $/; open my $f, '<', "$self->{dir}/$name.log" or return ''; <$f> }
+
+sub stop {
+    my ($self) = @_;
+    for my $d (reverse @{ $self->{daemons} }) {
+        stop_by_pidfile($d->{pidfile}, 10);
+        waitpid($d->{pid}, 0);
+    }
+    $self->{daemons} = [];
+}
+
+sub DESTROY { local $?; $_[0]->stop }
+
+1;
