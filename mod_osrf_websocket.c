@@ -340,6 +340,8 @@ struct _WebSocketState {
 
 static int bytes_append(ws_bytes *b, const void *p, apr_size_t n)
 {
+    if (n == 0)
+        return 0;
     if (b->len + n > b->cap) {
         apr_size_t cap = b->cap ? b->cap : 4096;
         char *q;

@@ -378,6 +378,8 @@ static ws_status read_payload(ws_reader *r, const unsigned char *p, size_t n)
 {
     unsigned char *dst;
 
+    if (n == 0)                     /* an empty frame: nothing to copy */
+        return r->got == r->length ? frame_done(r) : WS_OK;
     if (is_control(r->opcode)) {
         dst = r->control + r->got;
     } else {

@@ -55,6 +55,17 @@ for my $code (0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000) {
     is $c->read_close, 1000, 'then the close';
 }
 {
+    # the server starts the closing handshake: it waits for the client's
+    # close frame (WebSocketCloseTimeout), then drops TCP anyway
+    my $h2 = OSRFWS::Apache->new(conf => "WebSocketCloseTimeout 1\n");
+    my $c = OSRFWS::WSClient->connect(port => $h2->port);
+    $h2->graceful;
+    is $c->read_close(10), 1001, 'server-initiated close';
+    my $t0 = time;
+    ok $c->wait_eof(5), 'a client that never answers is dropped after the close timeout';
+    cmp_ok time - $t0, '<', 3, 'within about WebSocketCloseTimeout';
+}
+{
     my $c = ws();
     $c->send_close(1000);
     $c->send_text('after close');
@@ -95,7 +106,8 @@ for my $code (0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000) {
     $c->read_message;
     $httpd->graceful;
     is $c->read_close(10), 1001, 'graceful restart closes with 1001';
-    ok $c->wait_eof(5), 'and drops TCP';
+    $c->send_close(1001);
+    ok $c->wait_eof(3), 'and drops TCP once the client answers the close';
     my $ok = OSRFWS::Util::wait_until(sub {
         my $n = eval { OSRFWS::WSClient->connect(port => $port) };
         return $n && $n->status == 101;
