@@ -1,0 +1,111 @@
+/*
+ * osrf_bridge.h - the OpenSRF bridge core: client frames to bus messages
+ * and back, the stateful session cache, the limits.  No sockets, no
+ * httpd, no Redis: buffers in, buffers out (PROTOCOL.md sections 1-3).
+ *
+ * Ownership: every output goes into a caller's reusable osrf_buf; nothing
+ * returned points into a frame after the call.  Nothing here locks: the
+ * plugin holds its lock around calls that touch a session cache.
+ */
+#ifndef OSRF_BRIDGE_H
+#define OSRF_BRIDGE_H
+
+#include <stddef.h>
+
+#define OSRF_MAX_THREAD     64
+#define OSRF_MAX_XID        64
+#define OSRF_MAX_SERVICE    128
+#define OSRF_MAX_ADDRESS    256
+#define OSRF_JSON_DEPTH     1024   /* fleshed Evergreen objects nest deep */
+#define OSRF_INGRESS        "mod_osrf_websocket"
+
+/* A growable byte buffer, reused from message to message. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} osrf_buf;
+
+int osrf_buf_append(osrf_buf *b, const void *p, size_t n);
+int osrf_buf_puts(osrf_buf *b, const char *s);
+void osrf_buf_reset(osrf_buf *b);   /* empties; gives a large buffer back */
+void osrf_buf_free(osrf_buf *b);
+
+/* thread -> the worker address that accepted a CONNECT on it. */
+typedef struct {
+    char thread[OSRF_MAX_THREAD + 1];
+    char worker[OSRF_MAX_ADDRESS + 1];
+} osrf_session;
+
+typedef struct {
+    osrf_session *entries;
+    int count;
+    int max;
+} osrf_sessions;
+
+void osrf_sessions_init(osrf_sessions *s, osrf_session *storage, int max);
+const char *osrf_sessions_find(const osrf_sessions *s, const char *thread);
+int osrf_sessions_add(osrf_sessions *s, const char *thread, const char *worker);
+void osrf_sessions_remove(osrf_sessions *s, const char *thread);
+
+/* What the bridge knows of its bus identity. */
+typedef struct {
+    const char *address;            /* our client address: "from" */
+    const char *router_key;         /* opensrf:router:NAME:DOMAIN */
+    const char *const *log_protect; /* NULL-terminated method prefixes */
+    const char *client_ip;
+} osrf_identity;
+
+typedef enum {
+    OSRF_OK = 0,
+    OSRF_ERR_JSON,          /* not JSON, or not an object: close 1007 */
+    OSRF_ERR_INVALID,       /* a rule broken; STATUS 400 if the thread is known */
+    OSRF_ERR_LIMIT,         /* a limit reached; STATUS on the thread */
+    OSRF_ERR_NOMEM
+} osrf_status;
+
+/* The result of reading one client frame. */
+typedef struct {
+    char thread[OSRF_MAX_THREAD + 1];   /* "" when unknown */
+    char trace[32];                     /* threadTrace of the first message */
+    char recipient[OSRF_MAX_ADDRESS + 1]; /* the key to RPUSH onto */
+    int requests;                       /* REQUEST messages in the frame */
+    int connect;                        /* a CONNECT is in the frame */
+    int disconnect;                     /* a DISCONNECT is in the frame */
+    char error[160];                    /* why, when not OSRF_OK */
+} osrf_inbound;
+
+/* Turns a client frame into the bus message in *bus (compact JSON, class
+ * hints untouched, ingress stamped) and, per REQUEST, an activity-log line
+ * appended to *activity (one line each, control characters escaped).  The
+ * recipient is the cached worker of the thread, else the router. */
+osrf_status osrf_client_to_bus(const osrf_identity *id,
+                               const osrf_sessions *sessions,
+                               const char *frame, size_t len,
+                               osrf_inbound *in, osrf_buf *bus,
+                               osrf_buf *activity);
+
+/* The result of reading one bus message. */
+typedef struct {
+    char thread[OSRF_MAX_THREAD + 1];
+    char from[OSRF_MAX_ADDRESS + 1];
+    int connected;          /* a STATUS 200 (CONNECT accepted) */
+    int timed_out;          /* a STATUS 408: the session is over */
+    int completed;          /* requests ended (STATUS 205 or >= 400) */
+} osrf_outbound;
+
+/* Turns a bus message into the client frame in *frame:
+ *   {"thread":T,"log_xid":X,"osrf_msg":BODY}
+ * with BODY spliced as it came (never parsed deeper than routing needs). */
+osrf_status osrf_bus_to_client(const char *msg, size_t len,
+                               osrf_outbound *out, osrf_buf *frame);
+
+/* A STATUS error for the client on a thread (empty thread: none). */
+int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,
+                      int code, const char *text);
+
+/* The value of a JSON string token (quotes included) into out; 0 on
+ * success, -1 if malformed or too long. */
+int osrf_json_string(const char *tok, size_t len, char *out, size_t outlen);
+
+#endif /* OSRF_BRIDGE_H */

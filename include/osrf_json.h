@@ -1,0 +1,35 @@
+/*
+ * osrf_json.h - a JSON span scanner: finds values inside raw JSON text
+ * without building a tree, so a bus reply's body (megabytes, deeply
+ * nested) is passed through as the bytes it came as.
+ */
+#ifndef OSRF_JSON_H
+#define OSRF_JSON_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *p;
+    size_t n;
+} osrf_span;
+
+/* The end of the JSON value starting at p (leading white space skipped),
+ * or NULL if it is malformed, nests deeper than max_depth, or runs past
+ * end.  Strings and brackets are checked; numbers and literals are taken
+ * as the run of characters up to the next delimiter. */
+const char *osrf_json_skip(const char *p, const char *end, int max_depth);
+
+/* The value of key in the object obj (a key without escapes). */
+int osrf_json_get(osrf_span obj, const char *key, osrf_span *value);
+
+/* Walks the array arr: *cursor starts NULL; returns 1 with the next
+ * element, 0 at the end or on malformed input. */
+int osrf_json_next(osrf_span arr, const char **cursor, osrf_span *elem);
+
+/* 1 if the span holds the JSON string s exactly (no escapes in s). */
+int osrf_json_is_string(osrf_span v, const char *s);
+
+/* A number or a numeric string ("205") as an int; -1 otherwise. */
+int osrf_json_int(osrf_span v);
+
+#endif /* OSRF_JSON_H */

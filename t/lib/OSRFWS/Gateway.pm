@@ -1,0 +1,55 @@
+package OSRFWS::Gateway;
+# The whole gateway stack for end-to-end tests: Redis with OpenSRF's ACL
+# accounts, the test OpenSRF, and the secondary Apache with the bridge,
+# configured through opensrf_core.xml and OSRF_WEBSOCKET_* as sites do.
+use strict;
+use warnings;
+use OSRFWS::Util qw(tempdir);
+use OSRFWS::Redis;
+use OSRFWS::OpenSRF;
+use OSRFWS::Apache;
+
+sub new {
+    my ($class, %o) = @_;
+    my $self = bless {}, $class;
+    $self->{redis} = OSRFWS::Redis->new;
+    $self->{osrf} = OSRFWS::OpenSRF->new(redis => $self->{redis}, %{ $o{osrf} // {} });
+    my $dir = tempdir();
+    $self->{core_xml} = "$dir/opensrf_core.xml";
+    open my $fh, '>', $self->{core_xml} or die $!;
+    print $fh <<"XML";
+<?xml version="1.0"?>
+<config>
+  <gateway>
+    <domain>$OSRFWS::OpenSRF::PUBLIC</domain>
+    <port>@{[ $self->{redis}->port ]}</port>
+    <username>gateway</username>
+    <passwd>$OSRFWS::Redis::PASSWORDS{gateway}</passwd>
+    <router_name>router</router_name>
+  </gateway>
+  <shared><log_protect><match_string>open-ils.auth</match_string></log_protect></shared>
+</config>
+XML
+    close $fh;
+    chmod 0644, $self->{core_xml};
+    $self->{httpd} = OSRFWS::Apache->new(
+        bridge => 1, %{ $o{apache} // {} },
+        env => { OSRF_WEBSOCKET_CONFIG_FILE => $self->{core_xml},
+                 %{ $o{env} // {} } });
+    return $self;
+}
+
+sub redis { $_[0]{redis} }
+sub osrf  { $_[0]{osrf} }
+sub httpd { $_[0]{httpd} }
+sub url   { $_[0]{httpd}->url('/osrf-websocket-translator') }
+
+sub DESTROY {
+    my ($self) = @_;
+    local $?;
+    delete $self->{httpd};
+    delete $self->{osrf};
+    delete $self->{redis};
+}
+
+1;
