@@ -10,3 +10,7 @@ osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)
 osrf_ws_bridge_la_LDFLAGS = $(MODULE_LDFLAGS)
 osrf_ws_bridge_la_LIBADD = libosrfcore.la $(HIREDIS_LIBS)
 INSTALLED_MODULES += osrf_ws_bridge.la
+
+check_PROGRAMS += t/unit/osrf_core_test
+t_unit_osrf_core_test_SOURCES = t/unit/osrf_core_test.c t/unit/tap.h
+t_unit_osrf_core_test_LDADD = libosrfcore.la

@@ -1,0 +1,265 @@
+/*
+ * osrf_core_test.c - the bridge core's rules on buffers: the span scanner,
+ * client frame -> bus message, bus message -> client frame, the session
+ * cache, the limits, and the opensrf_core.xml reader.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osrf_bridge.h"
+#include "osrf_config.h"
+#include "osrf_json.h"
+#include "tap.h"
+
+static const char *protect[] = { "open-ils.auth", NULL };
+static const osrf_identity id = {
+    "opensrf:client:gateway:localhost:web1:42:abcd",
+    "opensrf:router:router:localhost", protect, "10.0.0.1"
+};
+
+#define REQ(service, thread, method, params)                                  \
+    "{\"service\":\"" service "\",\"thread\":\"" thread "\",\"osrf_msg\":"   \
+    "[{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\",\"type\":"      \
+    "\"REQUEST\",\"locale\":\"en-US\",\"payload\":{\"__c\":\"osrfMethod\","   \
+    "\"__p\":{\"method\":\"" method "\",\"params\":" params "}}}}]}"
+
+static osrf_session storage[4];
+static osrf_sessions sessions;
+
+static osrf_status inbound(const char *frame, osrf_inbound *in, osrf_buf *bus,
+                           osrf_buf *act)
+{
+    osrf_buf_reset(bus);
+    osrf_buf_reset(act);
+    return osrf_client_to_bus(&id, &sessions, frame, strlen(frame), in, bus, act);
+}
+
+static void test_scanner(void)
+{
+    const char *doc = " {\"a\":[1,{\"x\":\"]}\\\"\"},3],\"b\" : \"two\",\"c\":-1.5e3}";
+    osrf_span obj = { doc, strlen(doc) }, v, e;
+    const char *cursor = NULL;
+    int n = 0;
+
+    ok(osrf_json_skip(doc, doc + strlen(doc), 10) == doc + strlen(doc),
+       "scanner skips a whole value with brackets inside strings");
+    ok(osrf_json_get(obj, "b", &v) && osrf_json_is_string(v, "two"),
+       "scanner finds a key after a nested value");
+    ok(osrf_json_get(obj, "c", &v) && v.n == 6, "scanner finds a number");
+    ok(!osrf_json_get(obj, "z", &v), "scanner: absent key");
+    ok(osrf_json_get(obj, "a", &v), "scanner finds an array");
+    while (osrf_json_next(v, &cursor, &e))
+        n++;
+    is_int(n, 3, "scanner walks an array's elements");
+    ok(osrf_json_skip("[[[[1]]]]", "[[[[1]]]]" + 9, 3) == NULL,
+       "scanner refuses nesting over its limit");
+    ok(osrf_json_skip("{\"a\":\"unterminated", "{\"a\":\"unterminated" + 17, 9) == NULL,
+       "scanner refuses an unterminated string");
+    ok(osrf_json_skip("]", "]" + 1, 9) == NULL, "scanner refuses a stray bracket");
+    {
+        osrf_span s = { "\"205\"", 5 }, i = { "205", 3 }, bad = { "\"2x\"", 4 };
+        ok(osrf_json_int(s) == 205 && osrf_json_int(i) == 205,
+           "statusCode as a string or a number compares by value");
+        is_int(osrf_json_int(bad), -1, "not a number");
+    }
+}
+
+static void test_inbound(void)
+{
+    osrf_buf bus = { 0 }, act = { 0 };
+    osrf_inbound in;
+
+    is_int(inbound(REQ("opensrf.math", "0.123", "add", "[2,3]"), &in, &bus, &act),
+           OSRF_OK, "a REQUEST translates");
+    is_str(in.recipient, "opensrf:router:router:localhost",
+           "a new thread goes to the router");
+    ok(strstr(bus.data, "\"to\":\"opensrf:service:_:_:opensrf.math\"") != NULL,
+       "addressed to opensrf:service:_:_:SERVICE");
+    ok(strstr(bus.data, "\"from\":\"opensrf:client:gateway:localhost:web1:42:abcd\"")
+       != NULL, "from our address");
+    ok(strstr(bus.data, "\"ingress\":\"" OSRF_INGRESS "\"") != NULL, "ingress stamped");
+    ok(strstr(bus.data, "\"body\":[{\"__c\":\"osrfMessage\"") != NULL,
+       "body is the osrfMessage array, class hints untouched");
+    ok(strstr(bus.data, "\"osrf_xid\":\"") != NULL, "a log_xid is made when absent");
+    ok(strchr(bus.data, ' ') == NULL, "bus message is compact");
+    is_int(in.requests, 1, "one REQUEST counted");
+    is_str(act.data, "[10.0.0.1] [] opensrf.math add [2,3]\n", "activity-log line");
+
+    inbound(REQ("open-ils.auth", "0.1", "open-ils.auth.authenticate.complete",
+                "[{\"password\":\"secret\"}]"), &in, &bus, &act);
+    ok(strstr(act.data, "**PARAMS REDACTED**") && !strstr(act.data, "secret"),
+       "log_protect methods have their params redacted");
+
+    inbound(REQ("opensrf.math", "0.1", "echo", "[\"line\\nbreak\\u0001\"]"), &in, &bus, &act);
+    ok(strchr(act.data, '\n') == act.data + act.len - 1 && !strchr(act.data, 1),
+       "control characters in params are escaped in the log line");
+
+    osrf_sessions_add(&sessions, "0.stateful", "opensrf:client:opensrf:localhost:w:1:x");
+    inbound(REQ("opensrf.math", "0.stateful", "add", "[1,1]"), &in, &bus, &act);
+    is_str(in.recipient, "opensrf:client:opensrf:localhost:w:1:x",
+           "a cached thread goes straight to its worker");
+    ok(strstr(bus.data, "\"to\":\"opensrf:client:opensrf:localhost:w:1:x\"") != NULL,
+       "and is addressed to it");
+
+    is_int(inbound("{\"thread\":", &in, &bus, &act), OSRF_ERR_JSON, "truncated JSON refused");
+    is_int(inbound("[1,2]", &in, &bus, &act), OSRF_ERR_JSON, "not an object refused");
+    is_int(inbound("{} trailing", &in, &bus, &act), OSRF_ERR_JSON, "trailing bytes refused");
+    is_int(inbound(REQ("opensrf:math", "0.1", "add", "[]"), &in, &bus, &act),
+           OSRF_ERR_INVALID, "service with ':' refused");
+    is_str(in.thread, "0.1", "the thread is known for the STATUS answer");
+    is_int(inbound(REQ("opensrf math", "0.1", "add", "[]"), &in, &bus, &act),
+           OSRF_ERR_INVALID, "service with a space refused");
+    is_int(inbound(REQ("opensrf.math",
+        "01234567890123456789012345678901234567890123456789012345678901234", "add", "[]"),
+        &in, &bus, &act), OSRF_ERR_INVALID, "thread over 64 characters refused");
+    ok(in.thread[0] == '\0', "a refused thread is not echoed back");
+    is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"a\\nb\",\"osrf_msg\":[]}",
+                   &in, &bus, &act), OSRF_ERR_INVALID, "log_xid with a newline refused");
+    is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+                   "\"__p\":{\"type\":\"RESULT\"}}]}", &in, &bus, &act),
+           OSRF_ERR_INVALID, "a RESULT from a client refused");
+    is_int(inbound("{\"thread\":\"t\",\"osrf_msg\":[]}", &in, &bus, &act),
+           OSRF_ERR_INVALID, "no service and no session refused");
+    {
+        /* 200 levels of nesting pass; 2000 are refused cleanly */
+        char *deep = malloc(20000), *p;
+        int i;
+        for (int depth = 200; depth <= 2000; depth += 1800) {
+            p = deep;
+            p += sprintf(p, "{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":"
+                         "\"osrfMessage\",\"__p\":{\"type\":\"REQUEST\",\"payload\":");
+            for (i = 0; i < depth; i++)
+                *p++ = '[';
+            for (i = 0; i < depth; i++)
+                *p++ = ']';
+            strcpy(p, "}}]}");
+            if (depth == 200)
+                is_int(inbound(deep, &in, &bus, &act), OSRF_OK, "200 levels of nesting pass");
+            else
+                is_int(inbound(deep, &in, &bus, &act), OSRF_ERR_JSON,
+                       "2000 levels of nesting are refused");
+        }
+        free(deep);
+    }
+    osrf_buf_free(&bus);
+    osrf_buf_free(&act);
+}
+
+static void test_outbound(void)
+{
+    osrf_buf frame = { 0 };
+    osrf_outbound out;
+    const char *result =
+        "{\"to\":\"x\",\"from\":\"opensrf:client:opensrf:localhost:w:1:x\","
+        "\"thread\":\"0.5\",\"osrf_xid\":\"99\",\"body\":[{\"__c\":\"osrfMessage\","
+        "\"__p\":{\"threadTrace\":\"1\",\"type\":\"RESULT\",\"payload\":{\"__c\":"
+        "\"osrfResult\",\"__p\":{\"status\":\"OK\",\"statusCode\":200,\"content\":5}}}}]}";
+    const char *complete_str =
+        "{\"thread\":\"0.5\",\"from\":\"opensrf:client:opensrf:localhost:w:1:x\","
+        "\"body\":\"[{\\\"__c\\\":\\\"osrfMessage\\\",\\\"__p\\\":{\\\"type\\\":\\\"STATUS\\\","
+        "\\\"payload\\\":{\\\"__p\\\":{\\\"statusCode\\\":\\\"205\\\"}}}}]\"}";
+    const char *connected =
+        "{\"thread\":\"0.6\",\"from\":\"opensrf:client:opensrf:localhost:w:2:y\","
+        "\"body\":[{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"STATUS\",\"payload\":"
+        "{\"__c\":\"osrfConnectStatus\",\"__p\":{\"statusCode\":200}}}}],"
+        "\"transport_error\":true}";
+
+    is_int(osrf_bus_to_client(result, strlen(result), &out, &frame), OSRF_OK,
+           "a RESULT translates");
+    is_str(frame.data, "{\"thread\":\"0.5\",\"log_xid\":\"99\",\"osrf_msg\":"
+           "[{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\",\"type\":\"RESULT\","
+           "\"payload\":{\"__c\":\"osrfResult\",\"__p\":{\"status\":\"OK\",\"statusCode\":200,"
+           "\"content\":5}}}}]}", "client frame: thread, log_xid, body spliced as it came");
+    is_int(out.completed, 0, "a RESULT completes nothing");
+
+    is_int(osrf_bus_to_client(complete_str, strlen(complete_str), &out, &frame), OSRF_OK,
+           "a body sent as a string translates");
+    is_int(out.completed, 1, "STATUS \"205\" (a string) completes a request");
+    ok(strstr(frame.data, "\"osrf_msg\":[{\"__c\":\"osrfMessage\"") != NULL,
+       "a string body is unwrapped into JSON");
+
+    is_int(osrf_bus_to_client(connected, strlen(connected), &out, &frame), OSRF_OK,
+           "a CONNECT answer translates");
+    ok(out.connected, "STATUS 200 is seen");
+    is_str(out.from, "opensrf:client:opensrf:localhost:w:2:y", "with the worker address");
+    ok(strstr(frame.data, ",\"transport_error\":true}") != NULL, "transport_error passed on");
+
+    is_int(osrf_bus_to_client("{\"thread\":\"t\",\"body\":[", 22, &out, &frame),
+           OSRF_ERR_INVALID, "a truncated bus message is refused");
+    is_int(osrf_bus_to_client("{\"body\":[]}", 11, &out, &frame), OSRF_ERR_INVALID,
+           "a bus message without a thread is refused");
+
+    osrf_status_frame(&frame, "0.7", "3", 400, "bad \"input\"");
+    ok(strncmp(frame.data, "{\"thread\":\"0.7\",", 16) == 0
+       && strstr(frame.data, "\"statusCode\":400") && strstr(frame.data, "\"threadTrace\":\"3\""),
+       "STATUS error frame on the thread with its threadTrace");
+    osrf_buf_free(&frame);
+}
+
+static void test_sessions(void)
+{
+    osrf_session small[2];
+    osrf_sessions s;
+
+    osrf_sessions_init(&s, small, 2);
+    ok(osrf_sessions_add(&s, "a", "w1") == 0 && osrf_sessions_add(&s, "b", "w2") == 0,
+       "sessions cached");
+    ok(osrf_sessions_add(&s, "c", "w3") < 0, "a full cache refuses another session");
+    is_str(osrf_sessions_find(&s, "b"), "w2", "a cached thread is found");
+    osrf_sessions_remove(&s, "a");
+    ok(osrf_sessions_find(&s, "a") == NULL && osrf_sessions_add(&s, "c", "w3") == 0,
+       "a removed session frees its place");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config(void)
+{
+    char path[] = "/tmp/osrf_core_testXXXXXX", err[512];
+    osrf_config cfg;
+    int fd = mkstemp(path);
+
+    close(fd);
+    write_file(path, "<config><gateway><domain>public.localhost</domain><port>6380</port>"
+               "<username>gateway</username><passwd>pw</passwd></gateway><shared>"
+               "<log_protect><match_string>open-ils.auth</match_string>"
+               "<match_string>x.y</match_string></log_protect></shared></config>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) == 0, "config read");
+    ok(strcmp(cfg.domain, "public.localhost") == 0 && cfg.port == 6380
+       && strcmp(cfg.router_name, "router") == 0, "domain, port, default router_name");
+    ok(cfg.log_protect[1] && strcmp(cfg.log_protect[1], "x.y") == 0 && !cfg.log_protect[2],
+       "log_protect entries");
+    osrf_config_free(&cfg);
+
+    ok(osrf_config_read(path, "nosuch", &cfg, err, sizeof(err)) < 0
+       && strstr(err, path) && strstr(err, "nosuch"),
+       "a missing context is named, with the file");
+    write_file(path, "<config><gateway><domain>x</domain>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0 && strstr(err, path),
+       "broken XML is refused, naming the file");
+    write_file(path, "<config><gateway><domain>x</domain><username>u</username>"
+               "<passwd>secret-pw</passwd><port>99999</port></gateway></config>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0
+       && !strstr(err, "secret-pw"), "a bad port is refused, the password never shown");
+    unlink(path);
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0 && strstr(err, path),
+       "a missing file is refused, naming it");
+}
+
+int main(void)
+{
+    osrf_sessions_init(&sessions, storage, 4);
+    test_scanner();
+    test_inbound();
+    test_outbound();
+    test_sessions();
+    test_config();
+    return done_testing();
+}
