@@ -1,0 +1,82 @@
+# The bridge through a connection's life: idle timeout, graceful restart
+# with a request in flight, Redis restarted mid-session, a client that
+# vanishes while replies still stream.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Time::HiRes qw(time sleep);
+use OSRFWS::Gateway;
+use OSRFWS::OsrfClient;
+use OSRFWS::Util qw(wait_until pid_alive);
+
+my $gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_TIMEOUT => 3,
+                                       OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 });
+my $port = $gw->httpd->port;
+
+{
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    is_deeply $c->call('opensrf.math', 'add', [1, 2])->{results}, [3], 'a call';
+    my $t0 = time;
+    my $code = $c->ws->read_close(10);
+    ok defined $code, 'an idle connection is closed by the gateway';
+    cmp_ok time - $t0, '>=', 2.5, 'not before the idle timeout';
+    cmp_ok time - $t0, '<', 7, 'soon after it';
+}
+{
+    # a slow request keeps the connection open past the idle timeout
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    my $r = $c->call('opensrf.test', 'sleep', [5], timeout => 10);
+    is_deeply $r->{results}, ['slept'], 'a request in flight outlives the idle timeout';
+}
+{
+    # graceful restart: the reply of a request in flight still arrives,
+    # then the connection is closed with 1001
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    my $t = OSRFWS::OsrfClient::new_thread();
+    $c->send_request('opensrf.test', $t, 'sleep', [2]);
+    sleep 0.5;
+    $gw->httpd->graceful;
+    my $r = $c->collect($t, 10);
+    is_deeply $r->{results}, ['slept'], 'graceful restart: the reply in flight arrives';
+    is $c->ws->read_close(10), 1001, 'then close 1001';
+    $c->ws->send_close(1001);
+    my $ok = wait_until(sub {
+        my $n = eval { OSRFWS::OsrfClient->new(port => $port) } or return;
+        my $x = $n->call('opensrf.math', 'add', [2, 2], timeout => 3);
+        return ($x->{results}[0] // 0) == 4;
+    }, 15);
+    ok $ok, 'new connections are served after the restart';
+}
+{
+    # Redis restarted mid-session: the lost request gets an error or its
+    # answer in bounded time; the connection recovers
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    is_deeply $c->call('opensrf.math', 'add', [1, 1])->{results}, [2], 'before the restart';
+    $gw->redis->restart;
+    # the test OpenSRF re-registers only when restarted: restart it too
+    $gw->osrf->stop;
+    $gw->{osrf} = OSRFWS::OpenSRF->new(redis => $gw->redis);
+    my $r;
+    my $ok = wait_until(sub {
+        $r = $c->call('opensrf.math', 'add', [2, 3], timeout => 3);
+        return $r->{closed} || ($r->{results}[0] // 0) == 5;
+    }, 30);
+    ok $ok && !$r->{closed}, 'after Redis restarts, the same connection works again';
+}
+{
+    # a client that vanishes with replies streaming: no key left, child reused
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    $c->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'stream', [2000]);
+    sleep 0.2;
+    close $c->ws->{sock};
+    ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 20),
+        'no gateway key left after a client vanished mid-stream'
+        or diag join ' ', $gw->redis->keys_matching;
+    my $n = OSRFWS::OsrfClient->new(port => $port);
+    is_deeply $n->call('opensrf.math', 'add', [5, 5])->{results}, [10], 'the next connection works';
+}
+is_deeply [ grep { !/OSRFWS0200[1236]/ } $gw->httpd->log_problems ], [],
+    'no errors in the log but the bus outage itself';
+done_testing;
