@@ -20,6 +20,12 @@
  *                                 counts connections, so the listener
  *                                 notices one ending while it waited);
  *   sessions                      thread -> worker cache;
+ *   pending                       threads with requests in flight, so a
+ *                                 lost bus answers each with a STATUS;
+ *   orphans                       requests still in flight when the last
+ *                                 connection ended: their replies are
+ *                                 drained before its address is deleted
+ *                                 (an RPUSH would create the key again);
  *   in_flight, last_activity,
  *   last_request, stopping        what idle and shutdown decisions need;
  *   sending                       the listener is inside server->send:
@@ -55,6 +61,13 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
 
+/* A thread with requests in flight. */
+typedef struct {
+    char thread[OSRF_MAX_THREAD + 1];
+    char trace[32];
+    int requests;
+} pending_thread;
+
 /* Settings: from the environment the original gateway read, with its
  * defaults (PROTOCOL.md section 4). */
 typedef struct {
@@ -83,6 +96,9 @@ typedef struct {
     unsigned long generation;
     osrf_session session_storage[MAX_SESSIONS];
     osrf_sessions sessions;
+    pending_thread pending[MAX_IN_FLIGHT];
+    int npending;
+    int orphans;
     int in_flight;
     apr_time_t last_activity;
     apr_time_t last_request;
@@ -134,6 +150,42 @@ static const char *load_config(apr_pool_t *p)
     return NULL;
 }
 
+/* --- requests in flight (lock held) --------------------------------------- */
+
+static void pending_add(const char *thread, const char *trace, int requests)
+{
+    int i;
+
+    bridge.in_flight += requests;
+    for (i = 0; i < bridge.npending; i++)
+        if (strcmp(bridge.pending[i].thread, thread) == 0) {
+            bridge.pending[i].requests += requests;
+            return;
+        }
+    if (bridge.npending < MAX_IN_FLIGHT) {
+        pending_thread *p = &bridge.pending[bridge.npending++];
+        strcpy(p->thread, thread);
+        snprintf(p->trace, sizeof(p->trace), "%s", trace);
+        p->requests = requests;
+    }
+}
+
+static void pending_done(const char *thread, int completed)
+{
+    int i;
+
+    bridge.in_flight -= completed;
+    if (bridge.in_flight < 0)
+        bridge.in_flight = 0;
+    for (i = 0; i < bridge.npending; i++)
+        if (strcmp(bridge.pending[i].thread, thread) == 0) {
+            bridge.pending[i].requests -= completed;
+            if (bridge.pending[i].requests <= 0)
+                bridge.pending[i] = bridge.pending[--bridge.npending];
+            return;
+        }
+}
+
 /* --- the bus ------------------------------------------------------------- */
 
 static redisContext *bus_login(server_rec *s)
@@ -150,6 +202,7 @@ static redisContext *bus_login(server_rec *s)
             redisFree(c);
         return NULL;
     }
+    redisSetTimeout(c, tv);     /* the connect timeout does not cover reads */
     r = redisCommand(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
@@ -164,6 +217,30 @@ static redisContext *bus_login(server_rec *s)
     return c;
 }
 
+/* The connection thread's context: a frozen bus must not hold the
+ * connection thread, which answers the client with an error instead. */
+static redisContext *sender_login(server_rec *s)
+{
+    redisContext *c = bus_login(s);
+    struct timeval tv = { 3, 0 };
+
+    if (c)
+        redisSetTimeout(c, tv);
+    return c;
+}
+
+/* The listener's context: a read may block for one BLPOP, plus margin, so a
+ * frozen or vanished bus is noticed in bounded time. */
+static redisContext *listener_login(server_rec *s)
+{
+    redisContext *c = bus_login(s);
+    struct timeval tv = { bridge.set.idle_check_interval + 5, 0 };
+
+    if (c)
+        redisSetTimeout(c, tv);
+    return c;
+}
+
 /* RPUSH on the connection thread's context, logging in again once if the
  * bus went away. */
 static int bus_push(server_rec *s, const char *key, const char *msg, size_t len)
@@ -173,7 +250,7 @@ static int bus_push(server_rec *s, const char *key, const char *msg, size_t len)
     for (attempt = 0; attempt < 2; attempt++) {
         redisReply *r;
 
-        if (bridge.send_bus == NULL && (bridge.send_bus = bus_login(s)) == NULL)
+        if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
             return -1;
         r = redisCommand(bridge.send_bus, "RPUSH %s %b", key, msg, len);
         if (r != NULL && r->type != REDIS_REPLY_ERROR) {
@@ -195,7 +272,7 @@ static void bus_del(server_rec *s, const char *key)
 {
     redisReply *r;
 
-    if (bridge.send_bus == NULL && (bridge.send_bus = bus_login(s)) == NULL)
+    if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
         return;
     if ((r = redisCommand(bridge.send_bus, "DEL %s", key)) != NULL)
         freeReplyObject(r);
@@ -247,9 +324,7 @@ static void handle_reply(unsigned long gen, const char *raw, size_t len,
                          out.thread);
         if (out.timed_out)
             osrf_sessions_remove(&bridge.sessions, out.thread);
-        bridge.in_flight -= out.completed;
-        if (bridge.in_flight < 0)
-            bridge.in_flight = 0;
+        pending_done(out.thread, out.completed);
         bridge.last_activity = apr_time_now();
         deliver(gen, frame->data, frame->len);
         if (bridge.stopping && bridge.in_flight == 0 && bridge.server
@@ -279,6 +354,93 @@ static void check_idle(unsigned long gen)
     }
 }
 
+/* DELs the address a finished connection listened on; the address is
+ * cleared once that is done, so a bus outage only delays it. */
+static int forget_address(server_rec *s, char *listening)
+{
+    redisReply *r;
+
+    if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL)
+        return -1;
+    r = redisCommand(bridge.recv_bus, "DEL %s", listening);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        if (r)
+            freeReplyObject(r);
+        redisFree(bridge.recv_bus);
+        bridge.recv_bus = NULL;
+        return -1;
+    }
+    freeReplyObject(r);
+    listening[0] = '\0';
+    return 0;
+}
+
+/* Reads and drops the replies still due to a finished connection, until
+ * its requests end, the max request wait passes, or a new connection
+ * starts (whose address the listener must watch instead). */
+static void drain_orphans(server_rec *s, const char *address, osrf_buf *frame)
+{
+    apr_time_t deadline = apr_time_now()
+                          + apr_time_from_sec(bridge.set.max_request_wait);
+
+    for (;;) {
+        osrf_outbound out;
+        redisReply *r;
+        int more;
+
+        apr_thread_mutex_lock(bridge.lock);
+        more = bridge.orphans > 0 && bridge.server == NULL;
+        apr_thread_mutex_unlock(bridge.lock);
+        if (!more || apr_time_now() > deadline)
+            break;
+        if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL)
+            break;
+        r = redisCommand(bridge.recv_bus, "BLPOP %s 1", address);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            if (r)
+                freeReplyObject(r);
+            redisFree(bridge.recv_bus);
+            bridge.recv_bus = NULL;
+            break;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+            && osrf_bus_to_client(r->element[1]->str, r->element[1]->len,
+                                  &out, frame) == OSRF_OK) {
+            apr_thread_mutex_lock(bridge.lock);
+            bridge.orphans -= out.completed;
+            apr_thread_mutex_unlock(bridge.lock);
+        }
+        osrf_buf_reset(frame);
+        freeReplyObject(r);
+    }
+    apr_thread_mutex_lock(bridge.lock);
+    bridge.orphans = 0;
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
+/* The bus connection was lost: replies in flight may be lost with it, so
+ * each thread waiting for one gets a STATUS error now rather than never. */
+static void fail_pending(unsigned long gen, osrf_buf *frame)
+{
+    pending_thread lost[MAX_IN_FLIGHT];
+    int i, n;
+
+    apr_thread_mutex_lock(bridge.lock);
+    n = bridge.generation == gen ? bridge.npending : 0;
+    memcpy(lost, bridge.pending, (size_t)n * sizeof(lost[0]));
+    if (bridge.generation == gen) {
+        bridge.npending = 0;
+        bridge.in_flight = 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (osrf_status_frame(frame, lost[i].thread, lost[i].trace, 503,
+                              "the OpenSRF bus connection was lost") == 0)
+            deliver(gen, frame->data, frame->len);
+    }
+    apr_thread_mutex_unlock(bridge.lock);
+    osrf_buf_reset(frame);
+}
+
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     server_rec *s = data;
@@ -295,9 +457,9 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         while (bridge.server == NULL) {
             if (listening[0]) {          /* the last connection's address */
                 apr_thread_mutex_unlock(bridge.lock);
-                if (bridge.recv_bus)
-                    freeReplyObject(redisCommand(bridge.recv_bus, "DEL %s", listening));
-                listening[0] = '\0';
+                drain_orphans(s, listening, &frame);
+                if (forget_address(s, listening) < 0)
+                    apr_sleep(apr_time_from_sec(1));
                 apr_thread_mutex_lock(bridge.lock);
                 continue;
             }
@@ -306,10 +468,11 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         gen = bridge.generation;
         strcpy(address, bridge.address);
         apr_thread_mutex_unlock(bridge.lock);
-        if (listening[0] && strcmp(listening, address) != 0 && bridge.recv_bus)
-            freeReplyObject(redisCommand(bridge.recv_bus, "DEL %s", listening));
+        if (listening[0] && strcmp(listening, address) != 0)
+            forget_address(s, listening);
 
-        if (bridge.recv_bus == NULL && (bridge.recv_bus = bus_login(s)) == NULL) {
+        if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
+            fail_pending(gen, &frame);
             apr_sleep(apr_time_from_sec(backoff));
             backoff = backoff < 8 ? backoff * 2 : 8;
             continue;
@@ -326,6 +489,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
                 freeReplyObject(r);
             redisFree(bridge.recv_bus);
             bridge.recv_bus = NULL;
+            fail_pending(gen, &frame);
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
@@ -385,7 +549,8 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
         return NULL;
     }
     if (start_listener(r->server) < 0
-        || (bridge.send_bus == NULL && (bridge.send_bus = bus_login(r->server)) == NULL))
+        || (bridge.send_bus == NULL
+            && (bridge.send_bus = sender_login(r->server)) == NULL))
         return NULL;
 
     gethostname(host, sizeof(host));
@@ -400,6 +565,7 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     bridge.server = server;
     bridge.generation++;
     bridge.sessions.count = 0;
+    bridge.npending = 0;
     bridge.in_flight = 0;
     bridge.stopping = 0;
     bridge.last_activity = bridge.last_request = apr_time_now();
@@ -478,7 +644,8 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     osrf_buf_reset(&bridge.bus_msg);
 
     apr_thread_mutex_lock(bridge.lock);
-    bridge.in_flight += in.requests;
+    if (in.requests)
+        pending_add(in.thread, in.trace, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.requests)
         bridge.last_request = bridge.last_activity;
@@ -496,6 +663,7 @@ static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *ser
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
     bridge.generation++;
+    bridge.orphans = bridge.in_flight;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
     strcpy(address, bridge.address);

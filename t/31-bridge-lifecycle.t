@@ -66,6 +66,35 @@ my $port = $gw->httpd->port;
     ok $ok && !$r->{closed}, 'after Redis restarts, the same connection works again';
 }
 {
+    # the bus lost with a request in flight: its reply is gone with the
+    # lists, so the thread gets a STATUS error in bounded time, not silence
+    my $c = OSRFWS::OsrfClient->new(port => $port);
+    my $t = OSRFWS::OsrfClient::new_thread();
+    $c->send_request('opensrf.test', $t, 'sleep', [3]);
+    sleep 0.5;
+    $gw->redis->restart;
+    my $t0 = time;
+    my $r = $c->collect($t, 15);
+    is $r->{status}, 503, 'Redis restarted with a request in flight: STATUS 503 on its thread';
+    cmp_ok time - $t0, '<', 10, 'in bounded time';
+    $gw->osrf->stop;
+    $gw->{osrf} = OSRFWS::OpenSRF->new(redis => $gw->redis);
+    ok wait_until(sub { ($c->call('opensrf.math', 'add', [1, 1], timeout => 3)->{results}[0] // 0) == 2 }, 20),
+        'and the connection works again';
+
+    $t = OSRFWS::OsrfClient::new_thread();
+    $c->send_request('opensrf.test', $t, 'sleep', [1]);
+    $gw->redis->freeze;
+    $t0 = time;
+    $r = $c->collect($t, 20);
+    $gw->redis->thaw;
+    ok defined $r->{status} && $r->{status} ne 'timeout',
+        "Redis frozen with a request in flight: the thread hears back (status $r->{status})";
+    cmp_ok time - $t0, '<', 15, 'within the bus timeout';
+    ok wait_until(sub { ($c->call('opensrf.math', 'add', [2, 2], timeout => 3)->{results}[0] // 0) == 4 }, 30),
+        'after Redis resumes, calls work again on the same connection';
+}
+{
     # a client that vanishes with replies streaming: no key left, child reused
     my $c = OSRFWS::OsrfClient->new(port => $port);
     $c->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'stream', [2000]);
@@ -73,7 +102,7 @@ my $port = $gw->httpd->port;
     close $c->ws->{sock};
     ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 20),
         'no gateway key left after a client vanished mid-stream'
-        or diag join ' ', $gw->redis->keys_matching;
+        or diag join "\n", map { "$_: " . join(' | ', map { substr($_, 0, 150) } $gw->redis->admin->lrange($_, 0, 3)) } $gw->redis->keys_matching;
     my $n = OSRFWS::OsrfClient->new(port => $port);
     is_deeply $n->call('opensrf.math', 'add', [5, 5])->{results}, [10], 'the next connection works';
 }
