@@ -68,15 +68,23 @@ typedef struct {
     int requests;
 } pending_thread;
 
-/* Settings: from the environment the original gateway read, with its
- * defaults (PROTOCOL.md section 4). */
+/* Settings: an OSRFWebSocket* directive, else the environment variable
+ * the original gateway read, else its default (PROTOCOL.md section 4). */
 typedef struct {
     const char *config_file;
     const char *config_context;
     int idle_timeout;
     int idle_check_interval;
     int max_request_wait;
+    int max_sessions;
+    int max_in_flight;
+    apr_array_header_t *trusted_proxies;    /* of const char *; may be NULL */
 } bridge_settings;
+
+/* What the directives set (UNSET: not given). */
+#define UNSET -1
+#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL }
+static bridge_settings directives = NO_DIRECTIVES;
 
 typedef struct {
     int loaded;
@@ -121,16 +129,29 @@ static int env_int(const char *name, int fallback)
     return n > 0 ? n : fallback;
 }
 
+static const char *env_str(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : fallback;
+}
+
+#define PICK(field, env) (directives.field != UNSET ? directives.field : (env))
+
 static void read_settings(bridge_settings *set)
 {
-    const char *file = getenv("OSRF_WEBSOCKET_CONFIG_FILE");
-    const char *ctx = getenv("OSRF_WEBSOCKET_CONFIG_CTXT");
-
-    set->config_file = file && *file ? file : "/openils/conf/opensrf_core.xml";
-    set->config_context = ctx && *ctx ? ctx : "gateway";
-    set->idle_timeout = env_int("OSRF_WEBSOCKET_IDLE_TIMEOUT", 120);
-    set->idle_check_interval = env_int("OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL", 5);
-    set->max_request_wait = env_int("OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME", 600);
+    set->config_file = directives.config_file ? directives.config_file
+        : env_str("OSRF_WEBSOCKET_CONFIG_FILE", "/openils/conf/opensrf_core.xml");
+    set->config_context = directives.config_context ? directives.config_context
+        : env_str("OSRF_WEBSOCKET_CONFIG_CTXT", "gateway");
+    set->idle_timeout = PICK(idle_timeout, env_int("OSRF_WEBSOCKET_IDLE_TIMEOUT", 120));
+    set->idle_check_interval = PICK(idle_check_interval,
+                                    env_int("OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL", 5));
+    set->max_request_wait = PICK(max_request_wait,
+                                 env_int("OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME", 600));
+    set->max_sessions = PICK(max_sessions, MAX_SESSIONS);
+    set->max_in_flight = PICK(max_in_flight, MAX_IN_FLIGHT);
+    set->trusted_proxies = directives.trusted_proxies;
 }
 
 /* Reads the settings and opensrf_core.xml; NULL, or why not. */
@@ -528,7 +549,8 @@ static int start_listener(server_rec *s)
         return -1;
     apr_threadattr_stacksize_set(attr, LISTENER_STACK);
     srandom((unsigned)getpid() ^ (unsigned)apr_time_now());
-    osrf_sessions_init(&bridge.sessions, bridge.session_storage, MAX_SESSIONS);
+    osrf_sessions_init(&bridge.sessions, bridge.session_storage,
+                       bridge.set.max_sessions);
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     rv = apr_thread_create(&bridge.listener, attr, listen_bus, s, bridge.pool);
@@ -583,6 +605,34 @@ static void send_status(const WebSocketServer *server, const osrf_inbound *in,
     osrf_buf_reset(&bridge.reply);
 }
 
+static int trusted_proxy(const char *ip)
+{
+    apr_array_header_t *a = bridge.set.trusted_proxies;
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), ip) == 0)
+            return 1;
+    return 0;
+}
+
+/* The client's address: behind a trusted proxy, the last hop of
+ * X-Forwarded-For that is not itself a trusted proxy. */
+static const char *client_ip(request_rec *r)
+{
+    const char *ip = r->useragent_ip, *xff;
+    char *list, *hop, *state;
+
+    if (!trusted_proxy(ip)
+        || (xff = apr_table_get(r->headers_in, "X-Forwarded-For")) == NULL)
+        return ip;
+    list = apr_pstrdup(r->pool, xff);
+    for (hop = apr_strtok(list, ", ", &state); hop; hop = apr_strtok(NULL, ", ", &state))
+        if (!trusted_proxy(hop) && strspn(hop, "0123456789abcdefABCDEF.:") == strlen(hop))
+            ip = hop;
+    return ip;
+}
+
 /* One activity-log line per REQUEST (the core ends each with \n). */
 static void log_activity(request_rec *r)
 {
@@ -603,10 +653,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     request_rec *r = server->request(server);
     osrf_identity id = { bridge.address, bridge.router_key,
                          (const char *const *)bridge.cfg.log_protect,
-                         r->useragent_ip };
+                         client_ip(r) };
     osrf_inbound in;
     osrf_status st;
-    int busy;
+    int busy, full;
 
     (void)priv;
     if (type != MESSAGE_TYPE_TEXT) {
@@ -616,7 +666,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     apr_thread_mutex_lock(bridge.lock);
     st = osrf_client_to_bus(&id, &bridge.sessions, (const char *)buffer, size,
                             &in, &bridge.bus_msg, &bridge.activity);
-    busy = bridge.in_flight + in.requests > MAX_IN_FLIGHT;
+    busy = bridge.in_flight + in.requests > bridge.set.max_in_flight;
+    full = st == OSRF_OK && in.connect
+           && osrf_sessions_find(&bridge.sessions, in.thread) == NULL
+           && bridge.sessions.count >= bridge.sessions.max;
     apr_thread_mutex_unlock(bridge.lock);
 
     if (st == OSRF_ERR_JSON || (st != OSRF_OK && in.thread[0] == '\0')) {
@@ -632,6 +685,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     }
     if (busy) {
         send_status(server, &in, 503, "too many requests in flight on this connection");
+        return 0;
+    }
+    if (full) {
+        send_status(server, &in, 503, "too many stateful sessions on this connection");
         return 0;
     }
     log_activity(r);
@@ -719,15 +776,89 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static const char *set_string(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char **field = (const char **)((char *)&directives
+                                         + (size_t)cmd->info);
+    (void)dconf;
+    *field = arg;
+    return NULL;
+}
+
+static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int *field = (int *)((char *)&directives + (size_t)cmd->info);
+    int limit = cmd->info == (void *)APR_OFFSETOF(bridge_settings, max_sessions)
+                ? MAX_SESSIONS
+                : cmd->info == (void *)APR_OFFSETOF(bridge_settings, max_in_flight)
+                ? MAX_IN_FLIGHT : 1000000;
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    (void)dconf;
+    if (*end != '\0' || v < 1 || v > limit)
+        return apr_psprintf(cmd->pool, "%s: %s is not a number from 1 to %d",
+                            cmd->cmd->name, arg, limit);
+    *field = (int)v;
+    return NULL;
+}
+
+static const char *add_proxy(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    if (directives.trusted_proxies == NULL)
+        directives.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    *(const char **)apr_array_push(directives.trusted_proxies) = arg;
+    return NULL;
+}
+
+#define FIELD(f) (void *)APR_OFFSETOF(bridge_settings, f)
+
+static const command_rec bridge_commands[] = {
+    AP_INIT_TAKE1("OSRFWebSocketConfigFile", set_string, FIELD(config_file), RSRC_CONF,
+                  "opensrf_core.xml (OSRF_WEBSOCKET_CONFIG_FILE)"),
+    AP_INIT_TAKE1("OSRFWebSocketConfigContext", set_string, FIELD(config_context),
+                  RSRC_CONF, "its section for the gateway (OSRF_WEBSOCKET_CONFIG_CTXT)"),
+    AP_INIT_TAKE1("OSRFWebSocketIdleTimeout", set_number, FIELD(idle_timeout), RSRC_CONF,
+                  "seconds (OSRF_WEBSOCKET_IDLE_TIMEOUT)"),
+    AP_INIT_TAKE1("OSRFWebSocketIdleCheckInterval", set_number,
+                  FIELD(idle_check_interval), RSRC_CONF,
+                  "seconds (OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL)"),
+    AP_INIT_TAKE1("OSRFWebSocketMaxRequestWaitTime", set_number,
+                  FIELD(max_request_wait), RSRC_CONF,
+                  "seconds (OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME)"),
+    AP_INIT_TAKE1("OSRFWebSocketMaxSessions", set_number, FIELD(max_sessions), RSRC_CONF,
+                  "stateful sessions cached per connection"),
+    AP_INIT_TAKE1("OSRFWebSocketMaxInFlight", set_number, FIELD(max_in_flight), RSRC_CONF,
+                  "requests in flight per connection"),
+    AP_INIT_ITERATE("OSRFWebSocketTrustedProxies", add_proxy, NULL, RSRC_CONF,
+                    "proxies whose X-Forwarded-For names the client"),
+    { NULL, { NULL }, NULL, 0, 0, NULL }
+};
+
+/* Configuration is read again on every restart: start from nothing. */
+static int bridge_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    static const bridge_settings unset = NO_DIRECTIVES;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    directives = unset;
+    return OK;
+}
+
 static void bridge_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(bridge_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(bridge_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(osrf_ws_bridge) = {
     STANDARD20_MODULE_STUFF,
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL,
+    bridge_commands,
     bridge_register_hooks,
     AP_MODULE_FLAG_NONE
 };
