@@ -375,6 +375,16 @@ static void check_idle(unsigned long gen)
     }
 }
 
+/* The listener's bus command failed: drop the connection; the next use
+ * logs in again. */
+static void listener_bus_failed(redisReply *r)
+{
+    if (r)
+        freeReplyObject(r);
+    redisFree(bridge.recv_bus);
+    bridge.recv_bus = NULL;
+}
+
 /* DELs the address a finished connection listened on; the address is
  * cleared once that is done, so a bus outage only delays it. */
 static int forget_address(server_rec *s, char *listening)
@@ -385,10 +395,7 @@ static int forget_address(server_rec *s, char *listening)
         return -1;
     r = redisCommand(bridge.recv_bus, "DEL %s", listening);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        if (r)
-            freeReplyObject(r);
-        redisFree(bridge.recv_bus);
-        bridge.recv_bus = NULL;
+        listener_bus_failed(r);
         return -1;
     }
     freeReplyObject(r);
@@ -418,10 +425,7 @@ static void drain_orphans(server_rec *s, const char *address, osrf_buf *frame)
             break;
         r = redisCommand(bridge.recv_bus, "BLPOP %s 1", address);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            if (r)
-                freeReplyObject(r);
-            redisFree(bridge.recv_bus);
-            bridge.recv_bus = NULL;
+            listener_bus_failed(r);
             break;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
@@ -506,10 +510,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                          "OSRFWS02006: BLPOP failed: %s",
                          r ? r->str : bridge.recv_bus->errstr);
-            if (r)
-                freeReplyObject(r);
-            redisFree(bridge.recv_bus);
-            bridge.recv_bus = NULL;
+            listener_bus_failed(r);
             fail_pending(gen, &frame);
             continue;
         }
