@@ -17,21 +17,31 @@
  *
  * Shared, under bridge.lock:
  *   server, address, generation   the current connection (generation
- *                                 counts connections, so the listener
- *                                 notices one ending while it waited);
+ *                                 counts connections, so a frame meant
+ *                                 for one never reaches the next);
+ *   next_address                  the address the next connection will
+ *                                 take: the listener watches it already,
+ *                                 so a new connection's first reply
+ *                                 wakes it without any signal;
  *   sessions                      thread -> worker cache;
- *   pending                       threads with requests in flight, so a
+ *   pending, in_flight            threads with requests in flight, so a
  *                                 lost bus answers each with a STATUS;
- *   orphans                       requests still in flight when the last
- *                                 connection ended: their replies are
- *                                 drained before its address is deleted
- *                                 (an RPUSH would create the key again);
- *   in_flight, last_activity,
- *   last_request, stopping        what idle and shutdown decisions need;
+ *   abandoned                     requests failed that way, whose replies
+ *                                 may still come once the bus is back;
+ *   retired                       finished connections' addresses with
+ *                                 replies still due: the listener keeps
+ *                                 popping them until those requests end
+ *                                 (or the max request wait passes) and
+ *                                 only then DELs them, since a late RPUSH
+ *                                 would create the key again;
+ *   last_activity, last_request,
+ *   stopping                      what idle and shutdown decisions need;
  *   sending                       the listener is inside server->send:
  *                                 on_disconnect waits for it to finish.
  * bridge.wake signals the listener that a connection began, and
- * on_disconnect that a send has ended.
+ * on_disconnect that a send has ended.  The listener blocks in one BLPOP
+ * over the current, the next and the retired addresses; a connection that
+ * ends pushes WAKE_TOKEN to its own address so the listener looks again.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +68,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
 #define MAX_SESSIONS       64
 #define MAX_IN_FLIGHT      256
+#define MAX_RETIRED        8
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
 
@@ -67,6 +78,13 @@ typedef struct {
     char trace[32];
     int requests;
 } pending_thread;
+
+/* A finished connection's address, watched until its replies are in. */
+typedef struct {
+    char address[OSRF_MAX_ADDRESS + 1];
+    int outstanding;
+    apr_time_t deadline;
+} retired_address;
 
 /* Settings: an OSRFWebSocket* directive, else the environment variable
  * the original gateway read, else its default (PROTOCOL.md section 4). */
@@ -101,13 +119,16 @@ typedef struct {
     apr_thread_cond_t *wake;
     const WebSocketServer *server;
     char address[OSRF_MAX_ADDRESS + 1];
+    char next_address[OSRF_MAX_ADDRESS + 1];
     unsigned long generation;
     osrf_session session_storage[MAX_SESSIONS];
     osrf_sessions sessions;
     pending_thread pending[MAX_IN_FLIGHT];
     int npending;
-    int orphans;
     int in_flight;
+    int abandoned;
+    retired_address retired[MAX_RETIRED];
+    int nretired;
     apr_time_t last_activity;
     apr_time_t last_request;
     int stopping;
@@ -191,20 +212,51 @@ static void pending_add(const char *thread, const char *trace, int requests)
     }
 }
 
+/* Requests of thread ended; one failed by a lost bus counts off the
+ * abandoned ones. */
 static void pending_done(const char *thread, int completed)
 {
     int i;
 
-    bridge.in_flight -= completed;
-    if (bridge.in_flight < 0)
-        bridge.in_flight = 0;
+    if (completed == 0)
+        return;
     for (i = 0; i < bridge.npending; i++)
         if (strcmp(bridge.pending[i].thread, thread) == 0) {
-            bridge.pending[i].requests -= completed;
-            if (bridge.pending[i].requests <= 0)
-                bridge.pending[i] = bridge.pending[--bridge.npending];
+            pending_thread *p = &bridge.pending[i];
+            int n = completed < p->requests ? completed : p->requests;
+
+            bridge.in_flight -= n;
+            if ((p->requests -= n) == 0)
+                *p = bridge.pending[--bridge.npending];
             return;
         }
+    bridge.abandoned -= completed;
+    if (bridge.abandoned < 0)
+        bridge.abandoned = 0;
+}
+
+/* Keeps a finished connection's address watched; 0 when there is no room. */
+static int retire(const char *address, int outstanding)
+{
+    retired_address *d;
+
+    if (bridge.nretired == MAX_RETIRED)
+        return 0;
+    d = &bridge.retired[bridge.nretired++];
+    strcpy(d->address, address);
+    d->outstanding = outstanding;
+    d->deadline = apr_time_now() + apr_time_from_sec(bridge.set.max_request_wait);
+    return 1;
+}
+
+static retired_address *retired_find(const char *address)
+{
+    int i;
+
+    for (i = 0; i < bridge.nretired; i++)
+        if (strcmp(bridge.retired[i].address, address) == 0)
+            return &bridge.retired[i];
+    return NULL;
 }
 
 /* --- the bus ------------------------------------------------------------- */
@@ -326,43 +378,56 @@ static void deliver(unsigned long gen, const char *data, size_t len)
     apr_thread_cond_broadcast(bridge.wake);
 }
 
-static void handle_reply(unsigned long gen, const char *raw, size_t len,
+/* A reply for the current connection: cache sessions, count the
+ * requests it ends, send it on.  Lock held. */
+static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_rec *s)
+{
+    if (out->connected && strncmp(out->from, "opensrf:client:", 15) == 0
+        && osrf_sessions_add(&bridge.sessions, out->thread, out->from) < 0)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "OSRFWS02005: session cache full, thread %s not cached",
+                     out->thread);
+    if (out->timed_out)
+        osrf_sessions_remove(&bridge.sessions, out->thread);
+    pending_done(out->thread, out->completed);
+    bridge.last_activity = apr_time_now();
+    deliver(bridge.generation, frame->data, frame->len);
+    if (bridge.stopping && bridge.in_flight == 0 && bridge.server)
+        close_going_away(bridge.server);
+}
+
+/* A message popped from key: for the current connection, or counted off
+ * a retired address; anything else is a late reply to a deleted address,
+ * dropped (popping it is what keeps that key from lingering). */
+static void handle_reply(const char *key, const char *raw, size_t len,
                          osrf_buf *frame, server_rec *s)
 {
     osrf_outbound out;
+    retired_address *d;
 
+    if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0)
+        return;
     if (osrf_bus_to_client(raw, len, &out, frame) != OSRF_OK) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "OSRFWS02004: dropping an unreadable bus message");
         return;
     }
     apr_thread_mutex_lock(bridge.lock);
-    if (bridge.generation == gen) {
-        if (out.connected && strncmp(out.from, "opensrf:client:", 15) == 0
-            && osrf_sessions_add(&bridge.sessions, out.thread, out.from) < 0)
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         "OSRFWS02005: session cache full, thread %s not cached",
-                         out.thread);
-        if (out.timed_out)
-            osrf_sessions_remove(&bridge.sessions, out.thread);
-        pending_done(out.thread, out.completed);
-        bridge.last_activity = apr_time_now();
-        deliver(gen, frame->data, frame->len);
-        if (bridge.stopping && bridge.in_flight == 0 && bridge.server
-            && bridge.generation == gen)
-            close_going_away(bridge.server);
-    }
+    if (bridge.server && strcmp(key, bridge.address) == 0)
+        reply_to_client(&out, frame, s);
+    else if ((d = retired_find(key)) != NULL)
+        d->outstanding -= out.completed;
     apr_thread_mutex_unlock(bridge.lock);
 }
 
 /* Idle and shutdown decisions, on every BLPOP timeout.  Lock held. */
-static void check_idle(unsigned long gen)
+static void check_idle(void)
 {
     apr_time_t now = apr_time_now();
     const WebSocketServer *server = bridge.server;
     int waited_out;
 
-    if (server == NULL || bridge.generation != gen)
+    if (server == NULL)
         return;
     waited_out = bridge.in_flight == 0
                  || now - bridge.last_request
@@ -385,78 +450,55 @@ static void listener_bus_failed(redisReply *r)
     bridge.recv_bus = NULL;
 }
 
-/* DELs the address a finished connection listened on; the address is
- * cleared once that is done, so a bus outage only delays it. */
-static int forget_address(server_rec *s, char *listening)
+/* DELs the retired addresses whose replies are all in, or that waited
+ * longer than the max request wait. */
+static void forget_finished(server_rec *s)
 {
-    redisReply *r;
+    char done[MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
+    apr_time_t now = apr_time_now();
+    int i, n = 0;
 
-    if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL)
-        return -1;
-    r = redisCommand(bridge.recv_bus, "DEL %s", listening);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        listener_bus_failed(r);
-        return -1;
-    }
-    freeReplyObject(r);
-    listening[0] = '\0';
-    return 0;
-}
-
-/* Reads and drops the replies still due to a finished connection, until
- * its requests end, the max request wait passes, or a new connection
- * starts (whose address the listener must watch instead). */
-static void drain_orphans(server_rec *s, const char *address, osrf_buf *frame)
-{
-    apr_time_t deadline = apr_time_now()
-                          + apr_time_from_sec(bridge.set.max_request_wait);
-
-    for (;;) {
-        osrf_outbound out;
-        redisReply *r;
-        int more;
-
-        apr_thread_mutex_lock(bridge.lock);
-        more = bridge.orphans > 0 && bridge.server == NULL;
-        apr_thread_mutex_unlock(bridge.lock);
-        if (!more || apr_time_now() > deadline)
-            break;
-        if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL)
-            break;
-        r = redisCommand(bridge.recv_bus, "BLPOP %s 1", address);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            listener_bus_failed(r);
-            break;
-        }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
-            && osrf_bus_to_client(r->element[1]->str, r->element[1]->len,
-                                  &out, frame) == OSRF_OK) {
-            apr_thread_mutex_lock(bridge.lock);
-            bridge.orphans -= out.completed;
-            apr_thread_mutex_unlock(bridge.lock);
-        }
-        osrf_buf_reset(frame);
-        freeReplyObject(r);
-    }
     apr_thread_mutex_lock(bridge.lock);
-    bridge.orphans = 0;
+    for (i = 0; i < bridge.nretired;) {
+        retired_address *d = &bridge.retired[i];
+
+        if (d->outstanding > 0 && now < d->deadline) {
+            i++;
+            continue;
+        }
+        if (d->outstanding > 0)
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         "OSRFWS02012: %d replies to %s never came; deleting it",
+                         d->outstanding, d->address);
+        strcpy(done[n++], d->address);
+        *d = bridge.retired[--bridge.nretired];
+    }
     apr_thread_mutex_unlock(bridge.lock);
+    for (i = 0; i < n && bridge.recv_bus; i++) {
+        redisReply *r = redisCommand(bridge.recv_bus, "DEL %s", done[i]);
+
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            listener_bus_failed(r);
+        else
+            freeReplyObject(r);
+    }
 }
 
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
-static void fail_pending(unsigned long gen, osrf_buf *frame)
+static void fail_pending(osrf_buf *frame)
 {
     pending_thread lost[MAX_IN_FLIGHT];
+    unsigned long gen;
     int i, n;
 
     apr_thread_mutex_lock(bridge.lock);
-    n = bridge.generation == gen ? bridge.npending : 0;
+    gen = bridge.generation;
+    n = bridge.npending;
     memcpy(lost, bridge.pending, (size_t)n * sizeof(lost[0]));
-    if (bridge.generation == gen) {
-        bridge.npending = 0;
-        bridge.in_flight = 0;
-    }
+    bridge.npending = 0;
+    bridge.abandoned += bridge.in_flight;
+    bridge.in_flight = 0;
     for (i = 0; i < n; i++) {
         if (osrf_status_frame(frame, lost[i].thread, lost[i].trace, 503,
                               "the OpenSRF bus connection was lost") == 0)
@@ -466,67 +508,69 @@ static void fail_pending(unsigned long gen, osrf_buf *frame)
     osrf_buf_reset(frame);
 }
 
+/* The keys the listener blocks on: the current address, the next one,
+ * the retired ones.  Waits while there is none worth watching. */
+static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
+{
+    int i, n = 0;
+
+    apr_thread_mutex_lock(bridge.lock);
+    while (bridge.server == NULL && bridge.nretired == 0)
+        apr_thread_cond_wait(bridge.wake, bridge.lock);
+    if (bridge.server)
+        strcpy(keys[n++], bridge.address);
+    strcpy(keys[n++], bridge.next_address);
+    for (i = 0; i < bridge.nretired; i++)
+        strcpy(keys[n++], bridge.retired[i].address);
+    apr_thread_mutex_unlock(bridge.lock);
+    return n;
+}
+
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     server_rec *s = data;
     osrf_buf frame = { 0 };
-    char listening[OSRF_MAX_ADDRESS + 1] = "";
+    char keys[2 + MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
+    const char *argv[3 + MAX_RETIRED + 1];
+    char timeout[16];
     int backoff = 1;
 
+    argv[0] = "BLPOP";
+    snprintf(timeout, sizeof(timeout), "%d", bridge.set.idle_check_interval);
     for (;;) {
-        char address[OSRF_MAX_ADDRESS + 1];
-        unsigned long gen;
+        int i, nkeys = watched_keys(keys);
         redisReply *r;
 
-        apr_thread_mutex_lock(bridge.lock);
-        while (bridge.server == NULL) {
-            if (listening[0]) {          /* the last connection's address */
-                apr_thread_mutex_unlock(bridge.lock);
-                drain_orphans(s, listening, &frame);
-                if (forget_address(s, listening) < 0)
-                    apr_sleep(apr_time_from_sec(1));
-                apr_thread_mutex_lock(bridge.lock);
-                continue;
-            }
-            apr_thread_cond_wait(bridge.wake, bridge.lock);
-        }
-        gen = bridge.generation;
-        strcpy(address, bridge.address);
-        apr_thread_mutex_unlock(bridge.lock);
-        if (listening[0] && strcmp(listening, address) != 0)
-            forget_address(s, listening);
-
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
-            fail_pending(gen, &frame);
+            fail_pending(&frame);
             apr_sleep(apr_time_from_sec(backoff));
             backoff = backoff < 8 ? backoff * 2 : 8;
             continue;
         }
         backoff = 1;
-        strcpy(listening, address);
-        r = redisCommand(bridge.recv_bus, "BLPOP %s %d", address,
-                         bridge.set.idle_check_interval);
+        for (i = 0; i < nkeys; i++)
+            argv[1 + i] = keys[i];
+        argv[1 + nkeys] = timeout;
+        r = redisCommandArgv(bridge.recv_bus, nkeys + 2, argv, NULL);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                          "OSRFWS02006: BLPOP failed: %s",
                          r ? r->str : bridge.recv_bus->errstr);
             listener_bus_failed(r);
-            fail_pending(gen, &frame);
+            fail_pending(&frame);
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-            const char *raw = r->element[1]->str;
-            size_t len = r->element[1]->len;
-
-            if (len != sizeof(WAKE_TOKEN) - 1 || memcmp(raw, WAKE_TOKEN, len) != 0)
-                handle_reply(gen, raw, len, &frame, s);
+            handle_reply(r->element[0]->str, r->element[1]->str,
+                         r->element[1]->len, &frame, s);
             osrf_buf_reset(&frame);
         } else {
             apr_thread_mutex_lock(bridge.lock);
-            check_idle(gen);
+            check_idle();
             apr_thread_mutex_unlock(bridge.lock);
         }
         freeReplyObject(r);
+        forget_finished(s);
     }
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
@@ -561,11 +605,25 @@ static int start_listener(server_rec *s)
 
 /* --- plugin callbacks (connection thread) ---------------------------------- */
 
+/* A fresh client address: opensrf:client:USER:DOMAIN:HOST:PID:RANDOM. */
+static void new_address(char *address)
+{
+    char host[64];
+
+    gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == ':')
+            *p = '_';
+    snprintf(address, OSRF_MAX_ADDRESS + 1, "opensrf:client:%s:%s:%s:%ld:%08lx",
+             bridge.cfg.username, bridge.cfg.domain, host, (long)getpid(),
+             (unsigned long)random());
+}
+
 static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 {
     request_rec *r = server->request(server);
     const char *why = load_config(r->pool);
-    char host[64];
 
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OSRFWS02007: %s", why);
@@ -576,20 +634,17 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
             && (bridge.send_bus = sender_login(r->server)) == NULL))
         return NULL;
 
-    gethostname(host, sizeof(host));
-    host[sizeof(host) - 1] = '\0';
-    for (char *p = host; *p; p++)
-        if (*p == ':')
-            *p = '_';
     apr_thread_mutex_lock(bridge.lock);
-    snprintf(bridge.address, sizeof(bridge.address), "opensrf:client:%s:%s:%s:%ld:%08lx",
-             bridge.cfg.username, bridge.cfg.domain, host, (long)getpid(),
-             (unsigned long)random());
+    if (bridge.next_address[0] == '\0')
+        new_address(bridge.next_address);
+    strcpy(bridge.address, bridge.next_address);
+    new_address(bridge.next_address);
     bridge.server = server;
     bridge.generation++;
     bridge.sessions.count = 0;
     bridge.npending = 0;
     bridge.in_flight = 0;
+    bridge.abandoned = 0;
     bridge.stopping = 0;
     bridge.last_activity = bridge.last_request = apr_time_now();
     apr_thread_cond_broadcast(bridge.wake);
@@ -713,23 +768,30 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     return size;
 }
 
+/* The WAKE_TOKEN goes first, so the listener can never DEL this address
+ * before it (the token would then create the key again).  An address
+ * with replies still due is retired to the listener; any other is
+ * deleted here, before the child may exit. */
 static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *server)
 {
-    char address[OSRF_MAX_ADDRESS + 1];
+    server_rec *s = server->request(server)->server;
+    int outstanding, retired;
 
     (void)priv;
+    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1);
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
-    bridge.generation++;
-    bridge.orphans = bridge.in_flight;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
-    strcpy(address, bridge.address);
+    outstanding = bridge.in_flight + bridge.abandoned;
+    retired = outstanding > 0 && retire(bridge.address, outstanding);
     apr_thread_mutex_unlock(bridge.lock);
-    /* the listener wakes from its BLPOP, sees no connection, DELs the key */
-    if (bus_push(server->request(server)->server, address, WAKE_TOKEN,
-                 sizeof(WAKE_TOKEN) - 1) < 0)
-        bus_del(server->request(server)->server, address);
+    if (outstanding > 0 && !retired)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "OSRFWS02013: no room to watch %s for its %d replies still due",
+                     bridge.address, outstanding);
+    if (!retired)
+        bus_del(s, bridge.address);
 }
 
 static void CALLBACK bridge_on_shutdown(void *priv, const WebSocketServer *server)

@@ -93,6 +93,22 @@ my $port = $gw->httpd->port;
     cmp_ok time - $t0, '<', 15, 'within the bus timeout';
     ok wait_until(sub { ($c->call('opensrf.math', 'add', [2, 2], timeout => 3)->{results}[0] // 0) == 4 }, 30),
         'after Redis resumes, calls work again on the same connection';
+
+    # the request answered with 503 is still answered by the service once
+    # Redis resumes; that late reply must not leave the closed connection's
+    # address behind in Redis
+    $t = OSRFWS::OsrfClient::new_thread();
+    $c->send_request('opensrf.test', $t, 'sleep', [2]);
+    sleep 0.3;
+    $gw->redis->freeze;
+    $r = $c->collect($t, 20);
+    $gw->redis->thaw;
+    is $r->{status}, 503, 'a second request stuck behind a frozen Redis gets its 503';
+    close $c->ws->{sock};
+    sleep 4;    # the service answers about 2 s after the thaw
+    ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 10),
+        'its late reply does not leave the closed connection\'s address in Redis'
+        or diag join ' ', $gw->redis->keys_matching;
 }
 {
     # a client that vanishes with replies streaming: no key left, child reused
