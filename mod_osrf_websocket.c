@@ -24,6 +24,12 @@
  * with its write buffer under the lock and writes outside it.  While the
  * outbox is over its bound, send from another thread waits on "drained"
  * (back-pressure); send on the connection thread flushes inline instead.
+ *
+ * With permessage-deflate, a message is compressed by the thread that
+ * sends it, under deflate_lock (which guards the deflate stream and its
+ * output buffer, and is taken before lock, never after), so a bus
+ * listener's large reply is compressed outside the connection thread.
+ * Inflating client messages is the connection thread's alone.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -43,6 +49,7 @@
 
 #include "websocket_plugin.h"
 #include "ws_codec.h"
+#include "ws_deflate.h"
 
 module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 
@@ -62,6 +69,11 @@ typedef struct {
     apr_interval_time_t close_timeout;
     apr_int64_t max_queued;
     apr_array_header_t *origins;    /* of const char *; NULL = any */
+    int compression;                /* permessage-deflate: 1 on, 0 off */
+    int compression_level;
+    int compression_window_bits;
+    int compression_takeover;
+    apr_int64_t compression_min_size;
 } ws_dir_conf;
 
 typedef struct {
@@ -83,6 +95,11 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     conf->ping_interval = UNSET;
     conf->close_timeout = UNSET;
     conf->max_queued = UNSET;
+    conf->compression = UNSET;
+    conf->compression_level = UNSET;
+    conf->compression_window_bits = UNSET;
+    conf->compression_takeover = UNSET;
+    conf->compression_min_size = UNSET;
     return conf;
 }
 
@@ -100,6 +117,11 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->close_timeout = MERGE(close_timeout);
     conf->max_queued = MERGE(max_queued);
     conf->origins = add->origins ? add->origins : base->origins;
+    conf->compression = MERGE(compression);
+    conf->compression_level = MERGE(compression_level);
+    conf->compression_window_bits = MERGE(compression_window_bits);
+    conf->compression_takeover = MERGE(compression_takeover);
+    conf->compression_min_size = MERGE(compression_min_size);
     return conf;
 }
 
@@ -128,6 +150,9 @@ typedef struct {
     apr_interval_time_t close_timeout;
     apr_size_t max_queued;
     apr_array_header_t *origins;
+    int compression;
+    ws_pmd_config pmd;
+    apr_size_t compression_min_size;
 } ws_settings;
 
 static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
@@ -142,6 +167,16 @@ static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
                       ? (apr_size_t)conf->max_queued
                       : (apr_size_t)set->max_message + 1024 * 1024;
     set->origins = conf->origins;
+    /* no context takeover by default: an idle connection holds no zlib
+     * state (see README.websockets, Compression) */
+    set->compression = conf->compression != UNSET ? conf->compression : 1;
+    set->pmd.level = conf->compression_level != UNSET ? conf->compression_level : 6;
+    set->pmd.window_bits = conf->compression_window_bits != UNSET
+                           ? conf->compression_window_bits : 15;
+    set->pmd.context_takeover = conf->compression_takeover != UNSET
+                                ? conf->compression_takeover : 0;
+    set->compression_min_size = conf->compression_min_size != UNSET
+                                ? (apr_size_t)conf->compression_min_size : 1024;
 }
 
 /* --- plugin loading ----------------------------------------------------- */
@@ -271,6 +306,35 @@ static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_in_range(cmd_parms *cmd, const char *arg, int min, int max,
+                                int *out)
+{
+    apr_int64_t v;
+    const char *err = parse_count(cmd, arg, min, &v);
+
+    if (err == NULL && v > max)
+        err = apr_psprintf(cmd->pool, "%s: %s is above %d", cmd->cmd->name, arg, max);
+    if (err == NULL)
+        *out = (int)v;
+    return err;
+}
+
+static const char *set_compression_level(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 1, 9, &((ws_dir_conf *)dconf)->compression_level);
+}
+
+/* 8 is left out: zlib's raw deflate has no 256-byte window. */
+static const char *set_compression_window(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 9, 15, &((ws_dir_conf *)dconf)->compression_window_bits);
+}
+
+static const char *set_compression_min_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return parse_count(cmd, arg, 0, &((ws_dir_conf *)dconf)->compression_min_size);
+}
+
 static const command_rec ws_commands[] = {
     AP_INIT_TAKE23("WebSocketHandler", set_handler, NULL, RSRC_CONF | ACCESS_CONF,
                    "[/path] plugin-library init-function"),
@@ -291,16 +355,25 @@ static const command_rec ws_commands[] = {
     AP_INIT_ITERATE("WebSocketAllowedOrigins", add_origin, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "origins allowed to connect (default: any)"),
+    AP_INIT_FLAG("WebSocketCompression", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(ws_dir_conf, compression), RSRC_CONF | ACCESS_CONF,
+                 "accept permessage-deflate when a client offers it (default On)"),
+    AP_INIT_TAKE1("WebSocketCompressionLevel", set_compression_level, NULL,
+                  RSRC_CONF | ACCESS_CONF, "zlib compression level, 1-9 (default 6)"),
+    AP_INIT_TAKE1("WebSocketCompressionWindowBits", set_compression_window, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest LZ77 window the server compresses with, 9-15 (default 15)"),
+    AP_INIT_TAKE1("WebSocketCompressionMinSize", set_compression_min_size, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "messages smaller than this go uncompressed (bytes, K, M; default 1024)"),
+    AP_INIT_FLAG("WebSocketCompressionContextTakeover", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(ws_dir_conf, compression_takeover),
+                 RSRC_CONF | ACCESS_CONF,
+                 "keep zlib state between messages (default Off: less memory per connection)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
 /* --- the connection ----------------------------------------------------- */
-
-typedef struct {
-    char *data;
-    apr_size_t len;
-    apr_size_t cap;
-} ws_bytes;
 
 typedef struct _WebSocketState WebSocketState;
 
@@ -313,23 +386,30 @@ struct _WebSocketState {
     ws_settings set;
     apr_array_header_t *protocols;  /* offered, of const char * */
     const char *protocol;           /* chosen */
+    const char *extensions;         /* Sec-WebSocket-Extensions answered */
 
     /* shared: guarded by lock */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *drained;
-    ws_bytes outbox;
+    ws_buffer outbox;
     int closing;
     unsigned close_code;
     char close_reason[WS_MAX_CONTROL_PAYLOAD - 1];
     int closed;
     apr_pollset_t *pollset;         /* wakeup is thread-safe */
 
+    /* permessage-deflate (pmd NULL when not negotiated) */
+    ws_pmd *pmd;
+    apr_thread_mutex_t *deflate_lock;
+    ws_buffer deflated;             /* under deflate_lock */
+    ws_buffer inflated;             /* the connection thread only */
+
     /* the connection thread only */
     apr_os_thread_t owner;
     ws_reader *reader;
     apr_bucket_brigade *bb_in;
     apr_bucket_brigade *bb_out;
-    ws_bytes writing;
+    ws_buffer writing;
     apr_time_t last_heard;
     apr_time_t ping_sent;           /* 0: no ping outstanding */
     apr_time_t close_deadline;
@@ -338,43 +418,15 @@ struct _WebSocketState {
     int shutdown_seen;
 };
 
-static int bytes_append(ws_bytes *b, const void *p, apr_size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (b->len + n > b->cap) {
-        apr_size_t cap = b->cap ? b->cap : 4096;
-        char *q;
-
-        while (cap < b->len + n)
-            cap *= 2;
-        q = realloc(b->data, cap);
-        if (q == NULL)
-            return -1;
-        b->data = q;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-/* Gives a large buffer back once it is empty again. */
-static void bytes_trim(ws_bytes *b)
-{
-    if (b->len == 0 && b->cap > WS_KEEP_BUFFER) {
-        free(b->data);
-        b->data = NULL;
-        b->cap = 0;
-    }
-}
-
 static apr_status_t free_state_buffers(void *data)
 {
     WebSocketState *st = data;
 
-    free(st->outbox.data);
-    free(st->writing.data);
+    ws_buffer_free(&st->outbox);
+    ws_buffer_free(&st->writing);
+    ws_buffer_free(&st->deflated);
+    ws_buffer_free(&st->inflated);
+    ws_pmd_free(st->pmd);
     ws_reader_free(st->reader);
     return APR_SUCCESS;
 }
@@ -394,15 +446,16 @@ static int on_connection_thread(const WebSocketState *st)
     return apr_os_thread_equal(apr_os_thread_current(), st->owner);
 }
 
-/* Appends one frame to the outbox; the caller holds the lock. */
-static int queue_frame(WebSocketState *st, unsigned opcode,
+/* Appends one frame to the outbox; the caller holds the lock.  rsv is
+ * WS_RSV1 for a compressed message. */
+static int queue_frame(WebSocketState *st, unsigned opcode, unsigned rsv,
                        const unsigned char *p, apr_size_t n)
 {
     unsigned char head[WS_MAX_HEADER_SIZE];
-    apr_size_t hn = ws_frame_header(head, WS_FIN, opcode, n, NULL);
+    apr_size_t hn = ws_frame_header(head, WS_FIN | rsv, opcode, n, NULL);
 
-    if (bytes_append(&st->outbox, head, hn) < 0
-        || bytes_append(&st->outbox, p, n) < 0)
+    if (ws_buffer_append(&st->outbox, head, hn) < 0
+        || ws_buffer_append(&st->outbox, p, n) < 0)
         return -1;
     return 0;
 }
@@ -423,7 +476,7 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
 /* Writes everything queued so far, on the connection thread. */
 static void flush_outbox(WebSocketState *st)
 {
-    ws_bytes swap;
+    ws_buffer swap;
     apr_status_t rv;
 
     apr_thread_mutex_lock(st->lock);
@@ -435,9 +488,9 @@ static void flush_outbox(WebSocketState *st)
 
     if (st->writing.len == 0)
         return;
-    rv = write_out(st, st->writing.data, st->writing.len);
+    rv = write_out(st, (const char *)st->writing.data, st->writing.len);
     st->writing.len = 0;
-    bytes_trim(&st->writing);
+    ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, st->r,
                       "OSRFWS01001: write to client failed, dropping connection");
@@ -469,7 +522,7 @@ static void send_close_frame(WebSocketState *st)
     apr_thread_mutex_lock(st->lock);
     st->closing = 1;
     n = ws_close_payload(payload, st->close_code, st->close_reason);
-    queue_frame(st, WS_OP_CLOSE, payload, n);
+    queue_frame(st, WS_OP_CLOSE, 0, payload, n);
     apr_thread_mutex_unlock(st->lock);
     st->close_sent = 1;
     st->close_deadline = apr_time_now() + st->set.close_timeout;
@@ -521,12 +574,25 @@ static void CALLBACK srv_protocol_set(const WebSocketServer *server,
             st->protocol = APR_ARRAY_IDX(st->protocols, i, const char *);
 }
 
+/* 1 if the frame was queued; *over says the outbox passed its bound. */
+static int queue_unless_closing(WebSocketState *st, unsigned opcode, unsigned rsv,
+                                const unsigned char *p, apr_size_t n, int *over)
+{
+    int queued;
+
+    apr_thread_mutex_lock(st->lock);
+    queued = !st->closing && !st->closed && queue_frame(st, opcode, rsv, p, n) == 0;
+    *over = st->outbox.len > st->set.max_queued;
+    apr_thread_mutex_unlock(st->lock);
+    return queued;
+}
+
 static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
                                 const unsigned char *buffer,
                                 const size_t buffer_size)
 {
     WebSocketState *st = server->state;
-    int own = on_connection_thread(st), over, queued;
+    int own = on_connection_thread(st), over = 0, queued, deflated;
     unsigned opcode;
 
     switch (type) {
@@ -547,11 +613,19 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
     while (!own && !st->closing && !st->closed
            && st->outbox.len > st->set.max_queued)
         apr_thread_cond_wait(st->drained, st->lock);
-    queued = !st->closing && !st->closed
-             && queue_frame(st, opcode, buffer, buffer_size) == 0;
-    over = st->outbox.len > st->set.max_queued;
     apr_thread_mutex_unlock(st->lock);
 
+    if (st->pmd && !(opcode & 0x8) && buffer_size >= st->set.compression_min_size) {
+        apr_thread_mutex_lock(st->deflate_lock);
+        deflated = ws_pmd_deflate(st->pmd, buffer, buffer_size, &st->deflated) == WS_OK;
+        queued = deflated && queue_unless_closing(st, opcode, WS_RSV1, st->deflated.data,
+                                                  st->deflated.len, &over);
+        st->deflated.len = 0;
+        ws_buffer_trim(&st->deflated, WS_KEEP_BUFFER);
+        apr_thread_mutex_unlock(st->deflate_lock);
+    } else {
+        queued = queue_unless_closing(st, opcode, 0, buffer, buffer_size, &over);
+    }
     if (!queued)
         return 0;
     if (!own)
@@ -574,19 +648,63 @@ static void CALLBACK srv_close_with(const WebSocketServer *server,
 
 /* --- reader callbacks (connection thread) ---------------------------------- */
 
+/* Fails the connection (RFC 6455 7.1.7): a close frame, then TCP. */
+static void fail_connection(WebSocketState *st, ws_status status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                  "OSRFWS01003: closing with %u: %s",
+                  ws_status_close_code(status), why);
+    if (!st->close_sent) {
+        apr_thread_mutex_lock(st->lock);
+        st->close_code = ws_status_close_code(status);
+        apr_cpystrn(st->close_reason, why, sizeof(st->close_reason));
+        apr_thread_mutex_unlock(st->lock);
+        send_close_frame(st);
+    }
+    st->done = 1;
+}
+
+/* A compressed message (RSV1) is inflated within the maximum message
+ * size, then checked as UTF-8 if it is text; 0 on success. */
+static int inflate_message(WebSocketState *st, unsigned opcode,
+                           unsigned char **data, size_t *len)
+{
+    ws_status status;
+
+    st->inflated.len = 0;
+    status = ws_pmd_inflate(st->pmd, *data, *len, st->set.max_message, &st->inflated);
+    if (status == WS_OK && opcode == WS_OP_TEXT
+        && !ws_utf8_valid(st->inflated.data, st->inflated.len))
+        status = WS_ERR_UTF8;
+    if (status != WS_OK) {
+        fail_connection(st, status,
+                        status == WS_ERR_TOO_BIG ? "message too big once inflated"
+                        : status == WS_ERR_UTF8 ? "invalid UTF-8 in an inflated text message"
+                        : status == WS_ERR_DATA ? "compressed data that does not inflate"
+                        : "out of memory");
+        return -1;
+    }
+    *data = st->inflated.data;
+    *len = st->inflated.len;
+    return 0;
+}
+
 static int on_message(void *ud, unsigned opcode, unsigned flags,
                       unsigned char *data, size_t len)
 {
     WebSocketState *st = ud;
 
-    (void)flags;
     if (is_closing(st))
         return 0;           /* after our close, data is read and dropped */
+    if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
+        return 1;
     if (st->plugin->on_message)
         st->plugin->on_message(st->plugin_private, &st->server,
                                opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT
                                                     : MESSAGE_TYPE_BINARY,
                                data, len);
+    st->inflated.len = 0;
+    ws_buffer_trim(&st->inflated, WS_KEEP_BUFFER);
     return 0;
 }
 
@@ -596,7 +714,7 @@ static int on_ping(void *ud, const unsigned char *data, size_t len)
 
     apr_thread_mutex_lock(st->lock);
     if (!st->closing)
-        queue_frame(st, WS_OP_PONG, data, len);
+        queue_frame(st, WS_OP_PONG, 0, data, len);
     apr_thread_mutex_unlock(st->lock);
     return 0;
 }
@@ -625,23 +743,6 @@ static int on_close(void *ud, unsigned code, const char *reason, size_t len)
 static const ws_reader_callbacks reader_callbacks = {
     on_message, on_ping, NULL, on_close
 };
-
-/* Fails the connection (RFC 6455 7.1.7): a close frame, then TCP. */
-static void fail_connection(WebSocketState *st, ws_status status)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
-                  "OSRFWS01003: closing with %u: %s",
-                  ws_status_close_code(status), ws_reader_error(st->reader));
-    if (!st->close_sent) {
-        apr_thread_mutex_lock(st->lock);
-        st->close_code = ws_status_close_code(status);
-        apr_cpystrn(st->close_reason, ws_reader_error(st->reader),
-                    sizeof(st->close_reason));
-        apr_thread_mutex_unlock(st->lock);
-        send_close_frame(st);
-    }
-    st->done = 1;
-}
 
 /* Reads all that is available now: through mod_ssl this includes records
  * already decrypted, which polling the socket would not report. */
@@ -682,7 +783,7 @@ static void read_available(WebSocketState *st)
             st->ping_sent = 0;
             status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
             if (status != WS_OK && status != WS_ERR_STOPPED)
-                fail_connection(st, status);
+                fail_connection(st, status, ws_reader_error(st->reader));
         }
         apr_brigade_cleanup(st->bb_in);
         if (st->done || !got)
@@ -727,7 +828,7 @@ static void check_timers(WebSocketState *st, apr_time_t now)
         st->done = 1;
     } else if (!st->ping_sent && now - st->last_heard >= st->set.ping_interval) {
         apr_thread_mutex_lock(st->lock);
-        queue_frame(st, WS_OP_PING, (const unsigned char *)"osrf", 4);
+        queue_frame(st, WS_OP_PING, 0, (const unsigned char *)"osrf", 4);
         apr_thread_mutex_unlock(st->lock);
         st->ping_sent = now;
     }
@@ -841,6 +942,19 @@ static apr_array_header_t *offered_protocols(request_rec *r)
     return a;
 }
 
+/* permessage-deflate, if the client offers it and it is on here. */
+static void negotiate_compression(WebSocketState *st)
+{
+    const char *offers = apr_table_get(st->r->headers_in, "Sec-WebSocket-Extensions");
+    char response[WS_PMD_RESPONSE_MAX];
+    ws_pmd_params params;
+
+    if (!st->set.compression || !ws_pmd_negotiate(offers, &st->set.pmd, &params, response))
+        return;
+    if ((st->pmd = ws_pmd_new(&params)) != NULL)
+        st->extensions = apr_pstrdup(st->r->pool, response);
+}
+
 static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
                                  const ws_dir_conf *dconf)
 {
@@ -870,14 +984,17 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->server.close = srv_close;
     st->server.close_with = srv_close_with;
 
-    rcfg.max_message = st->set.max_message;
-    rcfg.allowed_rsv = 0;
-    rcfg.require_mask = 1;
-    st->reader = ws_reader_new(&rcfg, &reader_callbacks, st);
     apr_pool_cleanup_register(r->pool, st, free_state_buffers,
                               apr_pool_cleanup_null);
+    negotiate_compression(st);
+    rcfg.max_message = st->set.max_message;
+    rcfg.allowed_rsv = st->pmd ? WS_RSV1 : 0;
+    rcfg.require_mask = 1;
+    st->reader = ws_reader_new(&rcfg, &reader_callbacks, st);
     if (st->reader == NULL
         || apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT,
+                                   r->pool) != APR_SUCCESS
+        || apr_thread_mutex_create(&st->deflate_lock, APR_THREAD_MUTEX_DEFAULT,
                                    r->pool) != APR_SUCCESS
         || apr_thread_cond_create(&st->drained, r->pool) != APR_SUCCESS
         || apr_pollset_create(&st->pollset, 1, r->pool,
@@ -899,6 +1016,8 @@ static void send_switching_protocols(WebSocketState *st)
     apr_table_set(r->headers_out, "Sec-WebSocket-Accept", accept);
     if (st->protocol)
         apr_table_setn(r->headers_out, "Sec-WebSocket-Protocol", st->protocol);
+    if (st->extensions)
+        apr_table_setn(r->headers_out, "Sec-WebSocket-Extensions", st->extensions);
     r->status = HTTP_SWITCHING_PROTOCOLS;
     r->status_line = ap_get_status_line(r->status);
     ap_send_interim_response(r, 1);

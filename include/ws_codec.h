@@ -51,6 +51,7 @@ typedef enum {
     WS_ERR_UTF8,       /* text or close reason not UTF-8: close 1007 */
     WS_ERR_TOO_BIG,    /* message over the configured maximum: close 1009 */
     WS_ERR_NOMEM,      /* out of memory: close 1011 */
+    WS_ERR_DATA,       /* compressed data that does not inflate: close 1007 */
     WS_ERR_STOPPED     /* a callback returned non-zero */
 } ws_status;
 

@@ -60,7 +60,8 @@ unsigned ws_status_close_code(ws_status st)
 {
     switch (st) {
     case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL_ERROR;
-    case WS_ERR_UTF8:     return WS_CLOSE_INVALID_DATA;
+    case WS_ERR_UTF8:
+    case WS_ERR_DATA:     return WS_CLOSE_INVALID_DATA;
     case WS_ERR_TOO_BIG:  return WS_CLOSE_TOO_BIG;
     case WS_ERR_NOMEM:    return WS_CLOSE_INTERNAL_ERROR;
     default:              return 0;
