@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
 	include/osrf_config.h src/osrf_json.c src/osrf_translate.c src/osrf_config.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(XML_CFLAGS)
-libosrfcore_la_LIBADD = $(JSONC_LIBS) $(XML_LIBS)
+libosrfcore_la_LIBADD = libwscodec.la $(JSONC_LIBS) $(XML_LIBS)
 noinst_LTLIBRARIES += osrf_ws_bridge.la
 osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c
 osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)

@@ -14,9 +14,9 @@ typedef struct {
 } osrf_span;
 
 /* The end of the JSON value starting at p (leading white space skipped),
- * or NULL if it is malformed, nests deeper than max_depth, or runs past
- * end.  Strings and brackets are checked; numbers and literals are taken
- * as the run of characters up to the next delimiter. */
+ * or NULL if it is not valid JSON (RFC 8259 grammar, checked in one
+ * pass without building anything), nests deeper than max_depth, or runs
+ * past end. */
 const char *osrf_json_skip(const char *p, const char *end, int max_depth);
 
 /* The value of key in the object obj (a key without escapes). */

@@ -317,6 +317,13 @@ done:
 
 /* --- bus -> client -------------------------------------------------------- */
 
+static int only_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p == end;
+}
+
 /* One whole JSON value of exactly len bytes, or NULL. */
 static json_object *parse_n(const char *text, size_t len)
 {
@@ -404,7 +411,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         body.n = strlen(unwrapped);
     }
     end = osrf_json_skip(body.p, body.p + body.n, OSRF_JSON_DEPTH);
-    body_ok = end != NULL && body.p[0] == '[';
+    body_ok = end != NULL && body.p[0] == '[' && only_space(end, body.p + body.n);
     if (!body_ok) {
         free(unwrapped);
         return OSRF_ERR_INVALID;

@@ -190,6 +190,31 @@ static void test_outbound(void)
            OSRF_ERR_INVALID, "a truncated bus message is refused");
     is_int(osrf_bus_to_client("{\"body\":[]}", 11, &out, &frame), OSRF_ERR_INVALID,
            "a bus message without a thread is refused");
+    {
+        /* found by the translate fuzz target: a body that only looks like
+         * JSON must not reach the browser, nor bytes that are not UTF-8 */
+        static const char *bad[] = {
+            "{\"thread\":\"t\",\"body\":[{\"a\":\"OK\"sCode\":200}]}",
+            "{\"thread\":\"t\",\"body\":[{\"a\":\"caf\xc3\"}]}",
+            "{\"thread\":\"t\",\"body\":[{\"a\":\"\\x41\"}]}",
+            "{\"thread\":\"t\",\"body\":[01]}",
+            "{\"thread\":\"t\",\"body\":[1,]}",
+            "{\"thread\":\"t\",\"body\":[tru]}",
+            "{\"thread\":\"t\",\"body\":[{\"a\" 1}]}",
+            "{\"thread\":\"t\",\"body\":\"[1]\\\"x\"}",   /* trailing bytes in a string body */
+        };
+        size_t i;
+        const char *good;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            is_int(osrf_bus_to_client(bad[i], strlen(bad[i]), &out, &frame), OSRF_ERR_INVALID,
+                   "invalid JSON in a bus message is refused: %s", bad[i]);
+        good = "{\"thread\":\"t\",\"body\":[-1.5e+3,\"\\u00e9 \xc3\xa9\","
+                           "{},[],true,null,{\"k\":[false]}, 0, 10.25 ]}";
+
+        is_int(osrf_bus_to_client(good, strlen(good), &out, &frame), OSRF_OK,
+               "every kind of valid JSON value passes");
+    }
 
     osrf_status_frame(&frame, "0.7", "3", 400, "bad \"input\"");
     ok(strncmp(frame.data, "{\"thread\":\"0.7\",", 16) == 0
