@@ -30,6 +30,9 @@
  * output buffer, and is taken before lock, never after), so a bus
  * listener's large reply is compressed outside the connection thread.
  * Inflating client messages is the connection thread's alone.
+ *
+ * Counters (ws_metrics.h) go into this child's slot of the shared table
+ * with relaxed atomics, from whichever thread sees the event; no lock.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -50,6 +53,8 @@
 #include "websocket_plugin.h"
 #include "ws_codec.h"
 #include "ws_deflate.h"
+#include "ws_metrics.h"
+#include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 
@@ -74,6 +79,7 @@ typedef struct {
     int compression_window_bits;
     int compression_takeover;
     apr_int64_t compression_min_size;
+    apr_array_header_t *status_allow;   /* of apr_ipsubnet_t *; NULL = loopback */
 } ws_dir_conf;
 
 typedef struct {
@@ -122,6 +128,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->compression_window_bits = MERGE(compression_window_bits);
     conf->compression_takeover = MERGE(compression_takeover);
     conf->compression_min_size = MERGE(compression_min_size);
+    conf->status_allow = add->status_allow ? add->status_allow : base->status_allow;
     return conf;
 }
 
@@ -335,6 +342,11 @@ static const char *set_compression_min_size(cmd_parms *cmd, void *dconf, const c
     return parse_count(cmd, arg, 0, &((ws_dir_conf *)dconf)->compression_min_size);
 }
 
+static const char *add_status_allow(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return ws_status_allow(cmd->pool, &((ws_dir_conf *)dconf)->status_allow, arg);
+}
+
 static const command_rec ws_commands[] = {
     AP_INIT_TAKE23("WebSocketHandler", set_handler, NULL, RSRC_CONF | ACCESS_CONF,
                    "[/path] plugin-library init-function"),
@@ -370,6 +382,9 @@ static const command_rec ws_commands[] = {
                  (void *)APR_OFFSETOF(ws_dir_conf, compression_takeover),
                  RSRC_CONF | ACCESS_CONF,
                  "keep zlib state between messages (default Off: less memory per connection)"),
+    AP_INIT_ITERATE("WebSocketStatusAllow", add_status_allow, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "addresses or CIDRs the status handler answers (default 127.0.0.1 ::1)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
@@ -387,6 +402,7 @@ struct _WebSocketState {
     apr_array_header_t *protocols;  /* offered, of const char * */
     const char *protocol;           /* chosen */
     const char *extensions;         /* Sec-WebSocket-Extensions answered */
+    ws_metrics_slot *metrics;       /* this child's counters; may be NULL */
 
     /* shared: guarded by lock */
     apr_thread_mutex_t *lock;
@@ -489,6 +505,7 @@ static void flush_outbox(WebSocketState *st)
     if (st->writing.len == 0)
         return;
     rv = write_out(st, (const char *)st->writing.data, st->writing.len);
+    ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
     st->writing.len = 0;
     ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
     if (rv != APR_SUCCESS) {
@@ -503,6 +520,7 @@ static void request_close(WebSocketState *st, unsigned code, const char *reason)
 {
     apr_thread_mutex_lock(st->lock);
     if (!st->closing && !st->closed) {
+        ws_metric_add(st->metrics, ws_metric_close(code), 1);
         st->closing = 1;
         st->close_code = code;
         apr_cpystrn(st->close_reason, reason ? reason : "",
@@ -628,6 +646,8 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
     }
     if (!queued)
         return 0;
+    if (!(opcode & 0x8))
+        ws_metric_add(st->metrics, WS_M_MESSAGES_OUT, 1);
     if (!own)
         apr_pollset_wakeup(st->pollset);
     else if (over)
@@ -646,6 +666,12 @@ static void CALLBACK srv_close_with(const WebSocketServer *server,
     request_close(server->state, (unsigned)code, reason);
 }
 
+static struct ws_metrics_slot *CALLBACK srv_metrics(const WebSocketServer *server,
+                                                    unsigned int version)
+{
+    return version == WS_METRICS_VERSION ? server->state->metrics : NULL;
+}
+
 /* --- reader callbacks (connection thread) ---------------------------------- */
 
 /* Fails the connection (RFC 6455 7.1.7): a close frame, then TCP. */
@@ -655,6 +681,7 @@ static void fail_connection(WebSocketState *st, ws_status status, const char *wh
                   "OSRFWS01003: closing with %u: %s",
                   ws_status_close_code(status), why);
     if (!st->close_sent) {
+        ws_metric_add(st->metrics, ws_metric_close(ws_status_close_code(status)), 1);
         apr_thread_mutex_lock(st->lock);
         st->close_code = ws_status_close_code(status);
         apr_cpystrn(st->close_reason, why, sizeof(st->close_reason));
@@ -698,6 +725,7 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
         return 0;           /* after our close, data is read and dropped */
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
+    ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
     if (st->plugin->on_message)
         st->plugin->on_message(st->plugin_private, &st->server,
                                opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT
@@ -779,6 +807,7 @@ static void read_available(WebSocketState *st)
             if (len == 0)
                 continue;
             got = 1;
+            ws_metric_add(st->metrics, WS_M_BYTES_IN, (int64_t)len);
             st->last_heard = apr_time_now();
             st->ping_sent = 0;
             status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
@@ -825,6 +854,7 @@ static void check_timers(WebSocketState *st, apr_time_t now)
     if (st->ping_sent && now - st->ping_sent >= st->set.ping_interval) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
                       "OSRFWS01007: client did not answer a ping, dropping it");
+        ws_metric_add(st->metrics, WS_M_PING_TIMEOUTS, 1);
         st->done = 1;
     } else if (!st->ping_sent && now - st->last_heard >= st->set.ping_interval) {
         apr_thread_mutex_lock(st->lock);
@@ -972,7 +1002,7 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->last_heard = apr_time_now();
 
     st->server.size = sizeof(WebSocketServer);
-    st->server.version = WEBSOCKET_SERVER_VERSION_OSRF;
+    st->server.version = WEBSOCKET_SERVER_VERSION_METRICS;
     st->server.state = st;
     st->server.request = srv_request;
     st->server.header_get = srv_header_get;
@@ -983,6 +1013,8 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->server.send = srv_send;
     st->server.close = srv_close;
     st->server.close_with = srv_close_with;
+    st->server.metrics = srv_metrics;
+    st->metrics = ws_status_slot(st->c);
 
     apr_pool_cleanup_register(r->pool, st, free_state_buffers,
                               apr_pool_cleanup_null);
@@ -1035,7 +1067,7 @@ static int ws_handler(request_rec *r)
     int status;
 
     if (plugin == NULL)
-        return DECLINED;
+        return ws_status_handler(r, dconf->status_allow);
 
     hs.method = r->method;
     hs.proto_num = r->proto_num;
@@ -1047,13 +1079,16 @@ static int ws_handler(request_rec *r)
     if (status != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "OSRFWS01010: not a WebSocket handshake: %s", why);
+        ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
         if (status == HTTP_UPGRADE_REQUIRED)
             apr_table_setn(r->err_headers_out, "Sec-WebSocket-Version", "13");
         return status;
     }
     effective_settings(dconf, &set);
-    if (!origin_allowed(r, &set))
+    if (!origin_allowed(r, &set)) {
+        ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
         return HTTP_FORBIDDEN;
+    }
 
     st = new_state(r, plugin, dconf);
     if (st == NULL) {
@@ -1066,11 +1101,14 @@ static int ws_handler(request_rec *r)
         if (st->plugin_private == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "OSRFWS01012: the plugin refused the connection");
+            ws_metric_add(st->metrics, WS_M_HANDSHAKES_REFUSED, 1);
             return HTTP_SERVICE_UNAVAILABLE;
         }
     }
 
     send_switching_protocols(st);
+    ws_metric_add(st->metrics, WS_M_CONNECTIONS, 1);
+    ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, 1);
     run_connection(st);
 
     /* senders blocked in send give up before the plugin lets go */
@@ -1080,6 +1118,7 @@ static int ws_handler(request_rec *r)
     apr_thread_mutex_unlock(st->lock);
     if (plugin->on_disconnect)
         plugin->on_disconnect(st->plugin_private, &st->server);
+    ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, -1);
 
     /* the connection is done: Apache must write nothing more on it */
     r->connection->keepalive = AP_CONN_CLOSE;
@@ -1087,9 +1126,18 @@ static int ws_handler(request_rec *r)
     return OK;
 }
 
+static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    return ws_status_post_config(pconf, s);
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -1,6 +1,7 @@
 # mod_osrf_websocket itself (Apache glue) and the echo plugin.
 noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
-mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h
+mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \
+	src/ws_status.c include/ws_status.h src/ws_metrics.c include/ws_metrics.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
 mod_osrf_websocket_la_LIBADD = libwscodec.la
@@ -15,3 +16,7 @@ check_LTLIBRARIES += t/plugins/ws_stress.la
 t_plugins_ws_stress_la_SOURCES = t/plugins/ws_stress_plugin.c
 t_plugins_ws_stress_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 t_plugins_ws_stress_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+# The counter table and its renderings, without httpd.
+check_PROGRAMS += t/unit/ws_metrics_test
+t_unit_ws_metrics_test_SOURCES = t/unit/ws_metrics_test.c t/unit/tap.h src/ws_metrics.c

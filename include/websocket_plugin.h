@@ -63,8 +63,17 @@ typedef void (CALLBACK *WS_Close)(const struct _WebSocketServer *server);
 typedef void (CALLBACK *WS_Close_With)(
     const struct _WebSocketServer *server, const int code, const char *reason);
 
+struct ws_metrics_slot;
+
+/* The calling child's counters (ws_metrics.h), or NULL unless version is
+ * the module's WS_METRICS_VERSION.  The slot stays valid for the child's
+ * life, after on_disconnect too, and may be updated from any thread. */
+typedef struct ws_metrics_slot *(CALLBACK *WS_Metrics)(
+    const struct _WebSocketServer *server, unsigned int version);
+
 #define WEBSOCKET_SERVER_VERSION_1 1
 #define WEBSOCKET_SERVER_VERSION_OSRF 2   /* adds close_with */
+#define WEBSOCKET_SERVER_VERSION_METRICS 3  /* adds metrics */
 
 typedef struct _WebSocketServer {
     unsigned int size;
@@ -80,6 +89,7 @@ typedef struct _WebSocketServer {
     WS_Close close;
     /* extensions: present when size reaches them */
     WS_Close_With close_with;
+    WS_Metrics metrics;
 } WebSocketServer;
 
 #define WS_SERVER_HAS(server, field)                                        \

@@ -1,0 +1,34 @@
+/*
+ * ws_status.h - the counters' shared memory and the status handler
+ * (SetHandler osrf-websocket-status): the httpd side of ws_metrics.h.
+ *
+ * The table is created once, in the parent, at the first post_config, and
+ * kept in the process pool: graceful restarts keep it (and its counts),
+ * and children of every generation inherit the same mapping.  A child
+ * finds its slot from its scoreboard slot number.
+ */
+#ifndef WS_STATUS_H
+#define WS_STATUS_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "ws_metrics.h"
+
+#define WS_STATUS_HANDLER "osrf-websocket-status"
+
+/* post_config, in the parent: creates (or finds) the shared table. */
+int ws_status_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* This child's slot (claimed for its pid on first use); NULL if there is
+ * no table.  c is any connection of the child. */
+ws_metrics_slot *ws_status_slot(conn_rec *c);
+
+/* Adds an address or CIDR to *allow (of apr_ipsubnet_t *); NULL or why not. */
+const char *ws_status_allow(apr_pool_t *p, apr_array_header_t **allow, const char *arg);
+
+/* The handler: DECLINED unless r->handler is WS_STATUS_HANDLER; 403 to a
+ * peer outside allow (NULL: 127.0.0.1 and ::1). */
+int ws_status_handler(request_rec *r, const apr_array_header_t *allow);
+
+#endif /* WS_STATUS_H */

@@ -1,0 +1,211 @@
+/*
+ * ws_metrics.c - the counter table in shared memory: layout, sums and the
+ * two renderings (JSON, Prometheus text format 0.0.4).  See ws_metrics.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ws_metrics.h"
+
+#define WS_METRICS_MAGIC 0x4f575331u    /* "OWS1" */
+#define PROM_PREFIX "osrf_ws_"
+
+enum { COUNTER, GAUGE };
+
+typedef struct {
+    int kind;
+    const char *family;
+    const char *code;
+    const char *help;
+} metric_info;
+
+#define WS_METRIC_INFO(id, k, f, c, h) { k, f, c, h },
+static const metric_info info[WS_METRIC_COUNT] = { WS_METRICS(WS_METRIC_INFO) };
+#undef WS_METRIC_INFO
+
+ws_metric ws_metric_close(unsigned code)
+{
+    switch (code) {
+    case 1000: return WS_M_CLOSE_1000;
+    case 1001: return WS_M_CLOSE_1001;
+    case 1002: return WS_M_CLOSE_1002;
+    case 1003: return WS_M_CLOSE_1003;
+    case 1007: return WS_M_CLOSE_1007;
+    case 1008: return WS_M_CLOSE_1008;
+    case 1009: return WS_M_CLOSE_1009;
+    case 1011: return WS_M_CLOSE_1011;
+    default:   return WS_M_CLOSE_OTHER;
+    }
+}
+
+ws_metric ws_metric_osrf_status(int code)
+{
+    switch (code) {
+    case 400: return WS_M_OSRF_STATUS_400;
+    case 404: return WS_M_OSRF_STATUS_404;
+    case 408: return WS_M_OSRF_STATUS_408;
+    case 500: return WS_M_OSRF_STATUS_500;
+    default:  return WS_M_OSRF_STATUS_OTHER;
+    }
+}
+
+size_t ws_metrics_size(unsigned nslots)
+{
+    return sizeof(ws_metrics_table) + (size_t)nslots * sizeof(ws_metrics_slot);
+}
+
+int ws_metrics_init(ws_metrics_table *t, unsigned nslots)
+{
+    if (t->magic == WS_METRICS_MAGIC && t->version == WS_METRICS_VERSION
+        && t->nslots == nslots && t->slot_size == sizeof(ws_metrics_slot))
+        return 1;
+    memset(t, 0, ws_metrics_size(nslots));
+    t->magic = WS_METRICS_MAGIC;
+    t->version = WS_METRICS_VERSION;
+    t->nslots = nslots;
+    t->slot_size = sizeof(ws_metrics_slot);
+    return 0;
+}
+
+void ws_metrics_claim(ws_metrics_slot *s, uint64_t pid)
+{
+    int i;
+
+    if (__atomic_load_n(&s->pid, __ATOMIC_RELAXED) == pid)
+        return;
+    for (i = 0; i < WS_METRIC_COUNT; i++)
+        if (info[i].kind == GAUGE)
+            __atomic_store_n(&s->v[i], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->pid, pid, __ATOMIC_RELAXED);
+}
+
+void ws_metrics_sum(const ws_metrics_table *t, const uint64_t *live,
+                    uint64_t sum[WS_METRIC_COUNT])
+{
+    unsigned n;
+    int i;
+
+    memset(sum, 0, WS_METRIC_COUNT * sizeof(sum[0]));
+    for (n = 0; n < t->nslots; n++) {
+        const ws_metrics_slot *s = &t->slot[n];
+        uint64_t pid = __atomic_load_n(&s->pid, __ATOMIC_RELAXED);
+        int gauges = pid != 0 && live[n] == pid;
+
+        for (i = 0; i < WS_METRIC_COUNT; i++)
+            if (info[i].kind == COUNTER || gauges)
+                sum[i] += __atomic_load_n(&s->v[i], __ATOMIC_RELAXED);
+    }
+}
+
+/* A bounded appender: after an overflow every put fails. */
+typedef struct {
+    char *buf;
+    size_t n, len;
+    int over;
+} out_buf;
+
+__attribute__((format(printf, 2, 3)))
+static void put(out_buf *o, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    if (o->over)
+        return;
+    va_start(ap, fmt);
+    k = vsnprintf(o->buf + o->len, o->n - o->len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= o->n - o->len)
+        o->over = 1;
+    else
+        o->len += (size_t)k;
+}
+
+static int finish(out_buf *o)
+{
+    return o->over ? -1 : (int)o->len;
+}
+
+/* Gauges are sums of wrapping adds: read them back as signed. */
+static long long value(const uint64_t sum[], int i)
+{
+    return info[i].kind == GAUGE ? (long long)(int64_t)sum[i] : (long long)sum[i];
+}
+
+static const struct {
+    const char *name;
+    size_t offset;
+} child_states[] = {
+    { "total", offsetof(ws_children, total) },
+    { "starting", offsetof(ws_children, starting) },
+    { "idle", offsetof(ws_children, idle) },
+    { "websocket", offsetof(ws_children, websocket) },
+    { "other", offsetof(ws_children, other) },
+    { "stopping", offsetof(ws_children, stopping) },
+};
+#define NSTATES (sizeof(child_states) / sizeof(child_states[0]))
+
+static int child_count(const ws_children *ch, size_t k)
+{
+    return *(const int *)((const char *)ch + child_states[k].offset);
+}
+
+int ws_metrics_json(const uint64_t sum[WS_METRIC_COUNT], const ws_children *ch,
+                    long generation, char *buf, size_t n)
+{
+    out_buf o = { buf, n, 0, 0 };
+    size_t k;
+    int i;
+
+    put(&o, "{\"version\":%d,\"generation\":%ld", WS_METRICS_VERSION, generation);
+    for (i = 0; i < WS_METRIC_COUNT; i++) {
+        const metric_info *m = &info[i];
+        int first = i == 0 || strcmp(info[i - 1].family, m->family) != 0;
+        int last = i == WS_METRIC_COUNT - 1 || strcmp(info[i + 1].family, m->family) != 0;
+
+        if (m->code == NULL) {
+            put(&o, ",\"%s\":%lld", m->family, value(sum, i));
+            continue;
+        }
+        if (first)
+            put(&o, ",\"%s\":{", m->family);
+        else
+            put(&o, ",");
+        put(&o, "\"%s\":%lld%s", m->code, value(sum, i), last ? "}" : "");
+    }
+    put(&o, ",\"children\":{");
+    for (k = 0; k < NSTATES; k++)
+        put(&o, "%s\"%s\":%d", k ? "," : "", child_states[k].name, child_count(ch, k));
+    put(&o, "}}\n");
+    return finish(&o);
+}
+
+int ws_metrics_prometheus(const uint64_t sum[WS_METRIC_COUNT], const ws_children *ch,
+                          long generation, char *buf, size_t n)
+{
+    out_buf o = { buf, n, 0, 0 };
+    size_t k;
+    int i;
+
+    for (i = 0; i < WS_METRIC_COUNT; i++) {
+        const metric_info *m = &info[i];
+
+        if (m->help)
+            put(&o, "# HELP " PROM_PREFIX "%s %s\n# TYPE " PROM_PREFIX "%s %s\n",
+                m->family, m->help, m->family, m->kind == GAUGE ? "gauge" : "counter");
+        if (m->code)
+            put(&o, PROM_PREFIX "%s{code=\"%s\"} %lld\n", m->family, m->code, value(sum, i));
+        else
+            put(&o, PROM_PREFIX "%s %lld\n", m->family, value(sum, i));
+    }
+    put(&o, "# HELP " PROM_PREFIX "children Apache children of the instance, by state\n"
+            "# TYPE " PROM_PREFIX "children gauge\n");
+    for (k = 1; k < NSTATES; k++)
+        put(&o, PROM_PREFIX "children{state=\"%s\"} %d\n", child_states[k].name,
+            child_count(ch, k));
+    put(&o, "# HELP " PROM_PREFIX "generation Apache's restart generation\n"
+            "# TYPE " PROM_PREFIX "generation gauge\n" PROM_PREFIX "generation %ld\n",
+        generation);
+    return finish(&o);
+}
