@@ -1,7 +1,8 @@
 # The OpenSRF bridge: its core (no httpd, no sockets) and the plugin.
 noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
-	include/osrf_config.h src/osrf_json.c src/osrf_translate.c src/osrf_config.c
+	include/osrf_config.h include/osrf_log.h src/osrf_json.c src/osrf_translate.c \
+	src/osrf_config.c src/osrf_log.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(XML_CFLAGS)
 libosrfcore_la_LIBADD = libwscodec.la $(JSONC_LIBS) $(XML_LIBS)
 noinst_LTLIBRARIES += osrf_ws_bridge.la

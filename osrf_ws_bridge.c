@@ -42,8 +42,14 @@
  * on_disconnect that a send has ended.  The listener blocks in one BLPOP
  * over the current, the next and the retired addresses; a connection that
  * ends pushes WAKE_TOKEN to its own address so the listener looks again.
+ *
+ * Not under the lock: log lines (osrf_log.h: one write per line, set up
+ * in the parent) and the counters (the child's slot of ws_metrics.h,
+ * relaxed atomics; bridge.metrics is set on the first connection and
+ * stays for the child's life).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +68,9 @@
 
 #include "osrf_bridge.h"
 #include "osrf_config.h"
+#include "osrf_log.h"
 #include "websocket_plugin.h"
+#include "ws_metrics.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
@@ -76,6 +84,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 typedef struct {
     char thread[OSRF_MAX_THREAD + 1];
     char trace[32];
+    char xid[OSRF_MAX_XID + 1];
     int requests;
 } pending_thread;
 
@@ -108,7 +117,11 @@ typedef struct {
     int loaded;
     bridge_settings set;
     osrf_config cfg;
+    osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
+    ws_metrics_slot *metrics;       /* NULL under mod_websocket */
+    int sender_logins;              /* connection thread only */
+    int listener_logins;            /* listener only */
 
     redisContext *send_bus;
     redisContext *recv_bus;
@@ -141,6 +154,54 @@ typedef struct {
 } bridge_state;
 
 static bridge_state bridge;
+
+static int apache_level(int level)
+{
+    switch (level) {
+    case OSRF_LOG_ERROR:    return APLOG_ERR;
+    case OSRF_LOG_WARNING:  return APLOG_WARNING;
+    case OSRF_LOG_DEBUG:    return APLOG_DEBUG;
+    case OSRF_LOG_INTERNAL: return APLOG_TRACE1;
+    default:                return APLOG_INFO;
+    }
+}
+
+/* Every bridge line: to the log opensrf_core.xml names, else to Apache's
+ * error log.  xid (may be NULL) ties a line to one request. */
+#define BLOG(s, level, xid, ...) bridge_log(s, level, xid, __LINE__, __VA_ARGS__)
+
+__attribute__((format(printf, 5, 6)))
+static void bridge_log(server_rec *s, int level, const char *xid, int line,
+                       const char *fmt, ...)
+{
+    char msg[OSRF_LOG_LINE_MAX], safe[OSRF_LOG_LINE_MAX];
+    va_list ap;
+
+    if (bridge.log.on ? !osrf_log_wants(&bridge.log, level)
+                      : !APLOG_IS_LEVEL(s, apache_level(level)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (bridge.log.on) {
+        osrf_log_write(&bridge.log, level, "osrf_ws_bridge.c", line, xid, msg);
+        return;
+    }
+    osrf_log_escape(msg, safe, sizeof(safe));
+    if (xid && *xid)
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s [log_xid %s]", safe, xid);
+    else
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s", safe);
+}
+
+/* The gauges this child reports: lock held. */
+static void note_gauges(void)
+{
+    ws_metric_set(bridge.metrics, WS_M_IN_FLIGHT, (uint64_t)bridge.in_flight);
+    ws_metric_set(bridge.metrics, WS_M_SESSIONS, (uint64_t)bridge.sessions.count);
+}
 
 static int env_int(const char *name, int fallback)
 {
@@ -188,13 +249,19 @@ static const char *load_config(apr_pool_t *p)
         return apr_pstrdup(p, err);
     snprintf(bridge.router_key, sizeof(bridge.router_key), "opensrf:router:%s:%s",
              bridge.cfg.router_name, bridge.cfg.domain);
+    if (osrf_log_open(&bridge.log, &bridge.cfg, bridge.set.config_context,
+                      getenv("OSRF_WEBSOCKET_SYSLOG_SOCKET"), err, sizeof(err)) < 0) {
+        osrf_config_free(&bridge.cfg);
+        return apr_psprintf(p, "%s: %s", bridge.set.config_file, err);
+    }
     bridge.loaded = 1;
     return NULL;
 }
 
 /* --- requests in flight (lock held) --------------------------------------- */
 
-static void pending_add(const char *thread, const char *trace, int requests)
+static void pending_add(const char *thread, const char *trace, const char *xid,
+                        int requests)
 {
     int i;
 
@@ -208,6 +275,7 @@ static void pending_add(const char *thread, const char *trace, int requests)
         pending_thread *p = &bridge.pending[bridge.npending++];
         strcpy(p->thread, thread);
         snprintf(p->trace, sizeof(p->trace), "%s", trace);
+        strcpy(p->xid, xid);
         p->requests = requests;
     }
 }
@@ -268,22 +336,24 @@ static redisContext *bus_login(server_rec *s)
     redisReply *r;
 
     if (c == NULL || c->err) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "OSRFWS02001: cannot reach the bus at %s:%d: %s",
-                     bridge.cfg.domain, bridge.cfg.port, c ? c->errstr : "no memory");
+        BLOG(s, OSRF_LOG_ERROR, NULL,
+             "OSRFWS02001: cannot reach the bus at %s:%d: %s",
+             bridge.cfg.domain, bridge.cfg.port, c ? c->errstr : "no memory");
         if (c)
             redisFree(c);
+        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
         return NULL;
     }
     redisSetTimeout(c, tv);     /* the connect timeout does not cover reads */
     r = redisCommand(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
-                     r ? r->str : c->errstr);
+        BLOG(s, OSRF_LOG_ERROR, NULL,
+             "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
+             r ? r->str : c->errstr);
         if (r)
             freeReplyObject(r);
         redisFree(c);
+        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
         return NULL;
     }
     freeReplyObject(r);
@@ -299,6 +369,8 @@ static redisContext *sender_login(server_rec *s)
 
     if (c)
         redisSetTimeout(c, tv);
+    if (c && bridge.sender_logins++)
+        ws_metric_add(bridge.metrics, WS_M_BUS_RECONNECTS, 1);
     return c;
 }
 
@@ -311,12 +383,15 @@ static redisContext *listener_login(server_rec *s)
 
     if (c)
         redisSetTimeout(c, tv);
+    if (c && bridge.listener_logins++)
+        ws_metric_add(bridge.metrics, WS_M_BUS_RECONNECTS, 1);
     return c;
 }
 
 /* RPUSH on the connection thread's context, logging in again once if the
  * bus went away. */
-static int bus_push(server_rec *s, const char *key, const char *msg, size_t len)
+static int bus_push(server_rec *s, const char *key, const char *msg, size_t len,
+                    const char *xid)
 {
     int attempt;
 
@@ -330,9 +405,9 @@ static int bus_push(server_rec *s, const char *key, const char *msg, size_t len)
             freeReplyObject(r);
             return 0;
         }
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "OSRFWS02003: RPUSH to %s failed: %s", key,
-                     r ? r->str : bridge.send_bus->errstr);
+        BLOG(s, OSRF_LOG_ERROR, xid, "OSRFWS02003: RPUSH to %s failed: %s", key,
+             r ? r->str : bridge.send_bus->errstr);
+        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
         if (r)
             freeReplyObject(r);
         redisFree(bridge.send_bus);
@@ -384,12 +459,18 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
 {
     if (out->connected && strncmp(out->from, "opensrf:client:", 15) == 0
         && osrf_sessions_add(&bridge.sessions, out->thread, out->from) < 0)
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "OSRFWS02005: session cache full, thread %s not cached",
-                     out->thread);
+        BLOG(s, OSRF_LOG_INFO, NULL,
+             "OSRFWS02005: session cache full, thread %s not cached",
+             out->thread);
     if (out->timed_out)
         osrf_sessions_remove(&bridge.sessions, out->thread);
+    if (out->error)
+        ws_metric_add(bridge.metrics, ws_metric_osrf_status(out->error), 1);
+    if (out->completed)
+        BLOG(s, OSRF_LOG_DEBUG, out->xid, "OSRFWS02015: thread %s: %d request(s) ended, "
+             "last error STATUS %d (0: none)", out->thread, out->completed, out->error);
     pending_done(out->thread, out->completed);
+    note_gauges();
     bridge.last_activity = apr_time_now();
     deliver(bridge.generation, frame->data, frame->len);
     if (bridge.stopping && bridge.in_flight == 0 && bridge.server)
@@ -408,8 +489,8 @@ static void handle_reply(const char *key, const char *raw, size_t len,
     if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0)
         return;
     if (osrf_bus_to_client(raw, len, &out, frame) != OSRF_OK) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "OSRFWS02004: dropping an unreadable bus message");
+        BLOG(s, OSRF_LOG_INFO, NULL,
+             "OSRFWS02004: dropping an unreadable bus message");
         return;
     }
     apr_thread_mutex_lock(bridge.lock);
@@ -467,9 +548,9 @@ static void forget_finished(server_rec *s)
             continue;
         }
         if (d->outstanding > 0)
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                         "OSRFWS02012: %d replies to %s never came; deleting it",
-                         d->outstanding, d->address);
+            BLOG(s, OSRF_LOG_INFO, NULL,
+                 "OSRFWS02012: %d replies to %s never came; deleting it",
+                 d->outstanding, d->address);
         strcpy(done[n++], d->address);
         *d = bridge.retired[--bridge.nretired];
     }
@@ -486,7 +567,7 @@ static void forget_finished(server_rec *s)
 
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
-static void fail_pending(osrf_buf *frame)
+static void fail_pending(osrf_buf *frame, server_rec *s)
 {
     pending_thread lost[MAX_IN_FLIGHT];
     unsigned long gen;
@@ -499,7 +580,12 @@ static void fail_pending(osrf_buf *frame)
     bridge.npending = 0;
     bridge.abandoned += bridge.in_flight;
     bridge.in_flight = 0;
+    note_gauges();
     for (i = 0; i < n; i++) {
+        BLOG(s, OSRF_LOG_INFO, lost[i].xid,
+             "OSRFWS02014: thread %s: STATUS 503, the bus connection was lost",
+             lost[i].thread);
+        ws_metric_add(bridge.metrics, WS_M_GW_STATUS_503, 1);
         if (osrf_status_frame(frame, lost[i].thread, lost[i].trace, 503,
                               "the OpenSRF bus connection was lost") == 0)
             deliver(gen, frame->data, frame->len);
@@ -542,7 +628,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
-            fail_pending(&frame);
+            fail_pending(&frame, s);
             apr_sleep(apr_time_from_sec(backoff));
             backoff = backoff < 8 ? backoff * 2 : 8;
             continue;
@@ -553,11 +639,12 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         argv[1 + nkeys] = timeout;
         r = redisCommandArgv(bridge.recv_bus, nkeys + 2, argv, NULL);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                         "OSRFWS02006: BLPOP failed: %s",
-                         r ? r->str : bridge.recv_bus->errstr);
+            BLOG(s, OSRF_LOG_ERROR, NULL,
+                 "OSRFWS02006: BLPOP failed: %s",
+                 r ? r->str : bridge.recv_bus->errstr);
             listener_bus_failed(r);
-            fail_pending(&frame);
+            ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
+            fail_pending(&frame, s);
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
@@ -626,9 +713,11 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     const char *why = load_config(r->pool);
 
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "OSRFWS02007: %s", why);
+        BLOG(r->server, OSRF_LOG_ERROR, NULL, "OSRFWS02007: %s", why);
         return NULL;
     }
+    if (bridge.metrics == NULL && WS_SERVER_HAS(server, metrics))
+        bridge.metrics = server->metrics(server, WS_METRICS_VERSION);
     if (start_listener(r->server) < 0
         || (bridge.send_bus == NULL
             && (bridge.send_bus = sender_login(r->server)) == NULL))
@@ -647,6 +736,7 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     bridge.abandoned = 0;
     bridge.stopping = 0;
     bridge.last_activity = bridge.last_request = apr_time_now();
+    note_gauges();
     apr_thread_cond_broadcast(bridge.wake);
     apr_thread_mutex_unlock(bridge.lock);
     return &bridge;
@@ -655,6 +745,10 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 static void send_status(const WebSocketServer *server, const osrf_inbound *in,
                         int code, const char *text)
 {
+    if (code != 400)    /* a 400's reason is logged by OSRFWS02009 */
+        BLOG(server->request(server)->server, OSRF_LOG_INFO, in->xid,
+             "OSRFWS02016: thread %s: STATUS %d, %s", in->thread, code, text);
+    ws_metric_add(bridge.metrics, code == 400 ? WS_M_GW_STATUS_400 : WS_M_GW_STATUS_503, 1);
     if (osrf_status_frame(&bridge.reply, in->thread, in->trace, code, text) == 0)
         server->send(server, MESSAGE_TYPE_TEXT,
                      (const unsigned char *)bridge.reply.data, bridge.reply.len);
@@ -690,13 +784,13 @@ static const char *client_ip(request_rec *r)
 }
 
 /* One activity-log line per REQUEST (the core ends each with \n). */
-static void log_activity(request_rec *r)
+static void log_activity(request_rec *r, const char *xid)
 {
     char *line = bridge.activity.data, *nl;
 
     while (line && (nl = strchr(line, '\n')) != NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OSRFWS02010: %.*s",
-                      (int)(nl - line), line);
+        BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "OSRFWS02010: %.*s",
+             (int)(nl - line), line);
         line = nl + 1;
     }
     osrf_buf_reset(&bridge.activity);
@@ -729,13 +823,13 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     apr_thread_mutex_unlock(bridge.lock);
 
     if (st == OSRF_ERR_JSON || (st != OSRF_OK && in.thread[0] == '\0')) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OSRFWS02008: %s", in.error);
+        BLOG(r->server, OSRF_LOG_INFO, in.xid, "OSRFWS02008: %s", in.error);
         server->close_with(server, st == OSRF_ERR_JSON ? 1007 : 1008, in.error);
         return 0;
     }
     if (st != OSRF_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OSRFWS02009: thread %s: %s",
-                      in.thread, in.error);
+        BLOG(r->server, OSRF_LOG_INFO, in.xid, "OSRFWS02009: thread %s: %s",
+             in.thread, in.error);
         send_status(server, &in, 400, in.error);
         return 0;
     }
@@ -747,9 +841,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         send_status(server, &in, 503, "too many stateful sessions on this connection");
         return 0;
     }
-    log_activity(r);
+    log_activity(r, in.xid);
 
-    if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len) < 0) {
+    if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len,
+                 in.xid) < 0) {
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
         osrf_buf_reset(&bridge.bus_msg);
         return 0;
@@ -758,12 +853,14 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 
     apr_thread_mutex_lock(bridge.lock);
     if (in.requests)
-        pending_add(in.thread, in.trace, in.requests);
+        pending_add(in.thread, in.trace, in.xid, in.requests);
+    ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.requests)
         bridge.last_request = bridge.last_activity;
     if (in.disconnect)
         osrf_sessions_remove(&bridge.sessions, in.thread);
+    note_gauges();
     apr_thread_mutex_unlock(bridge.lock);
     return size;
 }
@@ -778,18 +875,20 @@ static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *ser
     int outstanding, retired;
 
     (void)priv;
-    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1);
+    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
     outstanding = bridge.in_flight + bridge.abandoned;
     retired = outstanding > 0 && retire(bridge.address, outstanding);
+    bridge.sessions.count = 0;      /* the connection's sessions end with it */
+    note_gauges();
     apr_thread_mutex_unlock(bridge.lock);
     if (outstanding > 0 && !retired)
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "OSRFWS02013: no room to watch %s for its %d replies still due",
-                     bridge.address, outstanding);
+        BLOG(s, OSRF_LOG_INFO, NULL,
+             "OSRFWS02013: no room to watch %s for its %d replies still due",
+             bridge.address, outstanding);
     if (!retired)
         bus_del(s, bridge.address);
 }
@@ -832,6 +931,7 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)ptemp;
     bridge.loaded = 0;
     osrf_config_free(&bridge.cfg);
+    osrf_log_close(&bridge.log);
     if ((why = load_config(pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "OSRFWS02011: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -68,6 +68,7 @@ typedef enum {
 typedef struct {
     char thread[OSRF_MAX_THREAD + 1];   /* "" when unknown */
     char trace[32];                     /* threadTrace of the first message */
+    char xid[OSRF_MAX_XID + 1];         /* log_xid: the client's, else made */
     char recipient[OSRF_MAX_ADDRESS + 1]; /* the key to RPUSH onto */
     int requests;                       /* REQUEST messages in the frame */
     int connect;                        /* a CONNECT is in the frame */
@@ -92,6 +93,8 @@ typedef struct {
     int connected;          /* a STATUS 200 (CONNECT accepted) */
     int timed_out;          /* a STATUS 408: the session is over */
     int completed;          /* requests ended (STATUS 205 or >= 400) */
+    int error;              /* the last STATUS code >= 400, else 0 */
+    char xid[OSRF_MAX_XID + 1];     /* osrf_xid, "" when absent */
 } osrf_outbound;
 
 /* Turns a bus message into the client frame in *frame:

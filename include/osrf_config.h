@@ -1,6 +1,7 @@
 /*
  * osrf_config.h - the gateway's part of opensrf_core.xml:
- * <config><CONTEXT>{domain, port, username, passwd, router_name}
+ * <config><CONTEXT>{domain, port, username, passwd, router_name,
+ * logfile, syslog, actlog, loglevel, logtag}
  * and <config><shared><log_protect><match_string>.
  */
 #ifndef OSRF_CONFIG_H
@@ -14,6 +15,11 @@ typedef struct {
     char *username;
     char *passwd;
     char *router_name;
+    char *logfile;          /* a path, "syslog", or NULL: Apache's error log */
+    char *syslog;           /* facility name, e.g. local6 */
+    char *actlog;           /* activity: a facility, or a path */
+    char *logtag;
+    int loglevel;           /* 0-5; -1 when absent */
     char *log_protect[OSRF_CONFIG_MAX_PROTECT + 1];   /* NULL-terminated */
 } osrf_config;
 

@@ -44,7 +44,7 @@ int osrf_config_read(const char *file, const char *context, osrf_config *cfg,
 {
     xmlDoc *doc;
     xmlNode *root, *ctx, *prot, *n;
-    char *port;
+    char *port, *level;
     int i = 0;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -71,6 +71,13 @@ int osrf_config_read(const char *file, const char *context, osrf_config *cfg,
     port = text_of(ctx, "port");
     cfg->port = port ? atoi(port) : 6379;
     free(port);
+    cfg->logfile = text_of(ctx, "logfile");
+    cfg->syslog = text_of(ctx, "syslog");
+    cfg->actlog = text_of(ctx, "actlog");
+    cfg->logtag = text_of(ctx, "logtag");
+    level = text_of(ctx, "loglevel");
+    cfg->loglevel = level ? atoi(level) : -1;
+    free(level);
     if (cfg->router_name == NULL)
         cfg->router_name = strdup("router");
     prot = child(child(root, "shared"), "log_protect");
@@ -87,6 +94,11 @@ int osrf_config_read(const char *file, const char *context, osrf_config *cfg,
     if (cfg->domain == NULL || cfg->username == NULL || cfg->passwd == NULL) {
         snprintf(err, errlen, "%s: <%s> needs domain, username and passwd",
                  file, context);
+        osrf_config_free(cfg);
+        return -1;
+    }
+    if (cfg->loglevel > 5 || (cfg->loglevel < 0 && cfg->loglevel != -1)) {
+        snprintf(err, errlen, "%s: <%s><loglevel> is not 0 to 5", file, context);
         osrf_config_free(cfg);
         return -1;
     }
@@ -108,6 +120,10 @@ void osrf_config_free(osrf_config *cfg)
     free(cfg->username);
     free(cfg->passwd);
     free(cfg->router_name);
+    free(cfg->logfile);
+    free(cfg->syslog);
+    free(cfg->actlog);
+    free(cfg->logtag);
     for (i = 0; cfg->log_protect[i]; i++)
         free(cfg->log_protect[i]);
     memset(cfg, 0, sizeof(*cfg));

@@ -282,6 +282,7 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
         make_xid(made_xid, sizeof(made_xid));
         xid = made_xid;
     }
+    strcpy(in->xid, xid);
     if (!json_object_object_get_ex(root, "osrf_msg", &msgs)
         || !json_object_is_type(msgs, json_type_array)) {
         st = invalid(in, "osrf_msg is not an array");
@@ -378,6 +379,8 @@ static void read_statuses(osrf_span body, osrf_outbound *out)
             out->timed_out = 1;
         if (c >= 205 && c != 206)
             out->completed++;
+        if (c >= 400)
+            out->error = c;
     }
 }
 
@@ -422,9 +425,10 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     osrf_buf_puts(frame, "{\"thread\":");
     osrf_buf_append(frame, thread.p, thread.n);
     osrf_buf_puts(frame, ",\"log_xid\":");
-    if (osrf_json_get(whole, "osrf_xid", &xid) && xid.n > 0 && xid.p[0] == '"')
+    if (osrf_json_get(whole, "osrf_xid", &xid) && xid.n > 0 && xid.p[0] == '"') {
         osrf_buf_append(frame, xid.p, xid.n);
-    else
+        osrf_json_string(xid.p, xid.n, out->xid, sizeof(out->xid));
+    } else
         osrf_buf_puts(frame, "\"\"");
     osrf_buf_puts(frame, ",\"osrf_msg\":");
     osrf_buf_append(frame, body.p, body.n);
