@@ -15,3 +15,7 @@ INSTALLED_MODULES += osrf_ws_bridge.la
 check_PROGRAMS += t/unit/osrf_core_test
 t_unit_osrf_core_test_SOURCES = t/unit/osrf_core_test.c t/unit/tap.h
 t_unit_osrf_core_test_LDADD = libosrfcore.la
+
+check_PROGRAMS += t/unit/osrf_log_test
+t_unit_osrf_log_test_SOURCES = t/unit/osrf_log_test.c t/unit/tap.h
+t_unit_osrf_log_test_LDADD = libosrfcore.la

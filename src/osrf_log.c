@@ -65,7 +65,6 @@ int osrf_log_open(osrf_log *log, const osrf_config *cfg, const char *appname,
     log->main.fd = log->act.fd = -1;
     if (cfg->logfile == NULL)
         return 0;
-    log->on = 1;
     log->level = cfg->loglevel >= 0 ? cfg->loglevel : OSRF_LOG_INFO;
     snprintf(log->appname, sizeof(log->appname), "%s%s%s", appname,
              cfg->logtag ? "/" : "", cfg->logtag ? cfg->logtag : "");
@@ -74,6 +73,7 @@ int osrf_log_open(osrf_log *log, const osrf_config *cfg, const char *appname,
     if (strcmp(cfg->logfile, "syslog") == 0) {
         open_syslog(&log->main, cfg->syslog);
         open_syslog(&log->act, cfg->actlog ? cfg->actlog : "local1");
+        log->on = 1;
         return 0;
     }
     if (open_file(&log->main, cfg->logfile, err, errlen) < 0)
@@ -87,6 +87,7 @@ int osrf_log_open(osrf_log *log, const osrf_config *cfg, const char *appname,
         log->act = log->main;
         log->act_shared = 1;
     }
+    log->on = 1;
     return 0;
 }
 

@@ -16,6 +16,20 @@ sub new {
     $self->{osrf} = OSRFWS::OpenSRF->new(redis => $self->{redis}, %{ $o{osrf} // {} });
     my $dir = tempdir();
     $self->{core_xml} = "$dir/opensrf_core.xml";
+    $self->{dir} = $dir;
+    $self->write_core_xml($o{gateway_xml});
+    $self->{httpd} = OSRFWS::Apache->new(
+        bridge => 1, %{ $o{apache} // {} },
+        env => { OSRF_WEBSOCKET_CONFIG_FILE => $self->{core_xml},
+                 %{ $o{env} // {} } });
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+# (Re)writes opensrf_core.xml; $extra goes into <gateway> (logging, say).
+sub write_core_xml {
+    my ($self, $extra) = @_;
     open my $fh, '>', $self->{core_xml} or die $!;
     print $fh <<"XML";
 <?xml version="1.0"?>
@@ -26,17 +40,13 @@ sub new {
     <username>gateway</username>
     <passwd>$OSRFWS::Redis::PASSWORDS{gateway}</passwd>
     <router_name>router</router_name>
+@{[ $extra // '' ]}
   </gateway>
   <shared><log_protect><match_string>open-ils.auth</match_string></log_protect></shared>
 </config>
 XML
     close $fh;
     chmod 0644, $self->{core_xml};
-    $self->{httpd} = OSRFWS::Apache->new(
-        bridge => 1, %{ $o{apache} // {} },
-        env => { OSRF_WEBSOCKET_CONFIG_FILE => $self->{core_xml},
-                 %{ $o{env} // {} } });
-    return $self;
 }
 
 sub redis { $_[0]{redis} }
