@@ -123,14 +123,16 @@ sub start {
 sub graceful      { my $p = $_[0]->pid; kill 'USR1', $p if $p }
 sub graceful_stop { my $p = $_[0]->pid; kill 'WINCH', $p if $p }
 
+# How many times the parent has (re)read its configuration.
+sub restarts { my ($self) = @_; scalar(() = $self->error_log =~ /resuming normal operations/g) }
+
 # A graceful restart, then waits until the parent has read its
 # configuration again (connections before that may reach old children).
 sub graceful_and_wait {
     my ($self, $timeout) = @_;
-    my $count = sub { scalar(() = $self->error_log =~ /resuming normal operations/g) };
-    my $before = $count->();
+    my $before = $self->restarts;
     $self->graceful;
-    return wait_until(sub { $count->() > $before }, $timeout // 10);
+    return wait_until(sub { $self->restarts > $before }, $timeout // 10);
 }
 
 sub stop {
