@@ -61,7 +61,7 @@ module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 #define WS_HANDLER_NAME   "websocket-handler"
 #define WS_READ_CHUNK     16384
 #define WS_KEEP_BUFFER    (64 * 1024)
-#define WS_STATE_CHECK    apr_time_from_sec(5)
+#define WS_STATE_CHECK    apr_time_from_sec(1)
 #define UNSET             -1
 
 /* --- configuration ---------------------------------------------------- */
@@ -897,6 +897,10 @@ static void run_connection(WebSocketState *st)
         apr_status_t rv;
         apr_time_t now;
 
+        /* every turn, not only after an interrupted poll: the stop signal
+         * may come while this thread is elsewhere, and then no poll sees
+         * EINTR (WS_STATE_CHECK bounds what is left of that window) */
+        check_stopping(st);
         apr_thread_mutex_lock(st->lock);
         if (st->closing && !st->close_sent) {
             apr_thread_mutex_unlock(st->lock);
@@ -920,7 +924,6 @@ static void run_connection(WebSocketState *st)
                           "OSRFWS01008: poll failed, dropping connection");
             break;
         }
-        check_stopping(st);
         check_timers(st, apr_time_now());
     }
     flush_outbox(st);

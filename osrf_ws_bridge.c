@@ -60,6 +60,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "ap_mpm.h"
 
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
@@ -453,6 +454,20 @@ static void deliver(unsigned long gen, const char *data, size_t len)
     apr_thread_cond_broadcast(bridge.wake);
 }
 
+/* Whether the child is stopping (graceful restart or stop).  The MPM
+ * knows as soon as its signal is handled, whichever thread took it, so
+ * the listener does not depend on the connection thread having seen it
+ * (on_shutdown) before the last reply goes out.  Lock held. */
+static int child_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    if (!bridge.stopping && ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+        && state == AP_MPMQ_STOPPING)
+        bridge.stopping = 1;
+    return bridge.stopping;
+}
+
 /* A reply for the current connection: cache sessions, count the
  * requests it ends, send it on.  Lock held. */
 static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_rec *s)
@@ -473,7 +488,7 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
     note_gauges();
     bridge.last_activity = apr_time_now();
     deliver(bridge.generation, frame->data, frame->len);
-    if (bridge.stopping && bridge.in_flight == 0 && bridge.server)
+    if (bridge.in_flight == 0 && bridge.server && child_stopping())
         close_going_away(bridge.server);
 }
 
@@ -513,7 +528,7 @@ static void check_idle(void)
     waited_out = bridge.in_flight == 0
                  || now - bridge.last_request
                     > apr_time_from_sec(bridge.set.max_request_wait);
-    if (bridge.stopping && waited_out) {
+    if (waited_out && child_stopping()) {
         close_going_away(server);
     } else if (waited_out
                && now - bridge.last_activity > apr_time_from_sec(bridge.set.idle_timeout)) {

@@ -21,6 +21,7 @@ APLOG_USE_MODULE(osrf_websocket);
 
 #define SHM_KEY     "osrf_websocket_metrics"
 #define STATUS_MAX  (16 * 1024)     /* both renderings fit with room */
+#define WS_SLOT_ALIGN 64
 
 static ws_metrics_table *table;     /* inherited by every child */
 static int server_limit, thread_limit;
@@ -37,7 +38,8 @@ int ws_status_post_config(apr_pool_t *pconf, server_rec *s)
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &thread_limit);
     if (server_limit <= 0 || thread_limit <= 0)
         return OK;
-    size = ws_metrics_size((unsigned)server_limit);
+    /* room to align the slots on cache lines: APR's base is not */
+    size = ws_metrics_size((unsigned)server_limit) + WS_SLOT_ALIGN;
     /* the key is copied into the pool, so it outlives this module's
      * unloading on a restart; the table keeps its counts across it */
     apr_pool_userdata_get((void **)&shm, SHM_KEY, keep);
@@ -51,7 +53,8 @@ int ws_status_post_config(apr_pool_t *pconf, server_rec *s)
         }
         apr_pool_userdata_set(shm, SHM_KEY, apr_pool_cleanup_null, keep);
     }
-    table = apr_shm_baseaddr_get(shm);
+    table = (ws_metrics_table *)APR_ALIGN((apr_uintptr_t)apr_shm_baseaddr_get(shm),
+                                          WS_SLOT_ALIGN);
     ws_metrics_init(table, (unsigned)server_limit);
     return OK;
 }

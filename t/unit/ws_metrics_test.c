@@ -12,12 +12,14 @@
 
 int main(void)
 {
-    ws_metrics_table *t = calloc(1, ws_metrics_size(NSLOTS));
+    size_t size = (ws_metrics_size(NSLOTS) + 63) / 64 * 64;
+    ws_metrics_table *t = aligned_alloc(64, size);
     uint64_t live[NSLOTS] = { 11, 12, 0, 0 }, sum[WS_METRIC_COUNT];
     ws_children ch = { 3, 0, 1, 1, 0, 1 };
     char buf[16384], tiny[64];
     int n;
 
+    memset(t, 0, size);
     is_int(ws_metrics_init(t, NSLOTS), 0, "a new table is initialised");
     ws_metrics_claim(&t->slot[0], 11);
     ws_metrics_claim(&t->slot[1], 12);
