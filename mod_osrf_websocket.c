@@ -1132,9 +1132,10 @@ static int ws_handler(request_rec *r)
 static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
+    (void)pconf;
     (void)plog;
     (void)ptemp;
-    return ws_status_post_config(pconf, s);
+    return ws_status_post_config(s);
 }
 
 static void register_hooks(apr_pool_t *p)

@@ -858,8 +858,18 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     }
     log_activity(r, in.xid);
 
+    /* in flight before the push: the reply may be popped and counted
+     * off by the listener before RPUSH even returns here */
+    apr_thread_mutex_lock(bridge.lock);
+    if (in.requests)
+        pending_add(in.thread, in.trace, in.xid, in.requests);
+    apr_thread_mutex_unlock(bridge.lock);
     if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len,
                  in.xid) < 0) {
+        apr_thread_mutex_lock(bridge.lock);
+        pending_done(in.thread, in.requests);
+        note_gauges();
+        apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
         osrf_buf_reset(&bridge.bus_msg);
         return 0;
@@ -867,8 +877,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     osrf_buf_reset(&bridge.bus_msg);
 
     apr_thread_mutex_lock(bridge.lock);
-    if (in.requests)
-        pending_add(in.thread, in.trace, in.xid, in.requests);
     ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.requests)

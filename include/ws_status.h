@@ -18,7 +18,7 @@
 #define WS_STATUS_HANDLER "osrf-websocket-status"
 
 /* post_config, in the parent: creates (or finds) the shared table. */
-int ws_status_post_config(apr_pool_t *pconf, server_rec *s);
+int ws_status_post_config(server_rec *s);
 
 /* This child's slot (claimed for its pid on first use); NULL if there is
  * no table.  c is any connection of the child. */

@@ -26,14 +26,13 @@ APLOG_USE_MODULE(osrf_websocket);
 static ws_metrics_table *table;     /* inherited by every child */
 static int server_limit, thread_limit;
 
-int ws_status_post_config(apr_pool_t *pconf, server_rec *s)
+int ws_status_post_config(server_rec *s)
 {
     apr_pool_t *keep = s->process->pool;
     apr_shm_t *shm = NULL;
     apr_status_t rv;
     size_t size;
 
-    (void)pconf;
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &server_limit);
     ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &thread_limit);
     if (server_limit <= 0 || thread_limit <= 0)
