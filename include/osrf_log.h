@@ -11,7 +11,8 @@
  * Control characters of the message and the xid are written as \xNN.
  *
  * Processes: opened in the Apache parent (as root, before the children
- * fork), so every child inherits the descriptors.  Each line is one
+ * fork), so every child inherits the descriptors (under mod_websocket,
+ * by each child at its first connection).  Each line is one
  * write(2) on an O_APPEND file, or one datagram to the syslog socket, so
  * lines of concurrent children and threads never interleave.  Writing
  * needs no lock; opening and closing are the parent's alone.
