@@ -7,8 +7,6 @@ mod_osrf_websocket_la_LIBADD = libwscodec.la
 
 ws_echo_la_SOURCES = src/ws_echo_plugin.c
 ws_echo_la_LDFLAGS = $(MODULE_LDFLAGS)
-# It calls only libc: named, so that the .so records what it needs.
-ws_echo_la_LIBADD = -lc
 
 INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la
 

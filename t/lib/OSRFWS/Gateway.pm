@@ -14,15 +14,25 @@ sub new {
     my $self = bless {}, $class;
     $self->{redis} = OSRFWS::Redis->new;
     $self->{osrf} = OSRFWS::OpenSRF->new(redis => $self->{redis}, %{ $o{osrf} // {} });
-    my $dir = tempdir();
-    $self->{core_xml} = "$dir/opensrf_core.xml";
-    open my $fh, '>', $self->{core_xml} or die $!;
+    $self->{core_xml} = write_core_xml($self->{redis});
+    $self->{httpd} = OSRFWS::Apache->new(
+        bridge => 1, %{ $o{apache} // {} },
+        env => { OSRF_WEBSOCKET_CONFIG_FILE => $self->{core_xml},
+                 %{ $o{env} // {} } });
+    return $self;
+}
+
+# An opensrf_core.xml for the gateway on $redis (readable by www-data).
+sub write_core_xml {
+    my ($redis) = @_;
+    my $file = tempdir() . '/opensrf_core.xml';
+    open my $fh, '>', $file or die $!;
     print $fh <<"XML";
 <?xml version="1.0"?>
 <config>
   <gateway>
     <domain>$OSRFWS::OpenSRF::PUBLIC</domain>
-    <port>@{[ $self->{redis}->port ]}</port>
+    <port>@{[ $redis->port ]}</port>
     <username>gateway</username>
     <passwd>$OSRFWS::Redis::PASSWORDS{gateway}</passwd>
     <router_name>router</router_name>
@@ -31,15 +41,12 @@ sub new {
 </config>
 XML
     close $fh;
-    chmod 0644, $self->{core_xml};
-    $self->{httpd} = OSRFWS::Apache->new(
-        bridge => 1, %{ $o{apache} // {} },
-        env => { OSRF_WEBSOCKET_CONFIG_FILE => $self->{core_xml},
-                 %{ $o{env} // {} } });
-    return $self;
+    chmod 0644, $file;
+    return $file;
 }
 
 sub redis { $_[0]{redis} }
+sub core_xml { $_[0]{core_xml} }
 sub osrf  { $_[0]{osrf} }
 sub httpd { $_[0]{httpd} }
 sub url   { $_[0]{httpd}->url('/osrf-websocket-translator') }
