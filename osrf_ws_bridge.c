@@ -749,7 +749,18 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     }
     log_activity(r);
 
+    /* Counted before the push: a session's worker can answer before the
+     * push returns, and its reply must find the requests pending (else
+     * they would stay in flight for good, and a graceful stop would wait
+     * the max request wait). */
+    apr_thread_mutex_lock(bridge.lock);
+    if (in.requests)
+        pending_add(in.thread, in.trace, in.requests);
+    apr_thread_mutex_unlock(bridge.lock);
     if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len) < 0) {
+        apr_thread_mutex_lock(bridge.lock);
+        pending_done(in.thread, in.requests);
+        apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
         osrf_buf_reset(&bridge.bus_msg);
         return 0;
@@ -757,8 +768,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     osrf_buf_reset(&bridge.bus_msg);
 
     apr_thread_mutex_lock(bridge.lock);
-    if (in.requests)
-        pending_add(in.thread, in.trace, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.requests)
         bridge.last_request = bridge.last_activity;
