@@ -124,8 +124,9 @@ my $start = sub {
 ok $start->(), ($systemd ? 'systemctl start apache2@websockets' : 'apache2ctl start')
     or diag slurp("$tmp/apache2ctl.log") . slurp('/var/log/apache2-websockets/error.log');
 ok wait_for_port($wss, 15) && wait_for_port($ws, 5), "listening on $wss (wss) and $ws (ws)";
-my $pid = instance_pid();
-ok pid_alive($pid), "the instance runs (pid $pid)";
+# (the port answers once Apache listens, a little before its pid file)
+my $pid = wait_until(\&instance_pid, 10);
+ok pid_alive($pid), 'the instance runs (pid ' . ($pid // 'none') . ')';
 for my $tls (1, 0) {
     my $c = eval { OSRFWS::OsrfClient->new(port => $tls ? $wss : $ws, tls => $tls) };
     is_deeply $c && $c->call('opensrf.math', 'add', [20, 22])->{results}, [42],
@@ -140,7 +141,7 @@ ok wait_until(sub { !grep { pid_alive($_) } $pid, @kids }, 15), 'every process o
 
 # Purge while it runs: prerm stops it, postrm removes the instance.
 ok $start->() && wait_for_port($wss, 15), 'started again';
-$pid = instance_pid();
+$pid = wait_until(\&instance_pid, 10);
 @kids = children_of($pid);
 ok run_log('purge', "dpkg --purge $PKG"), 'dpkg --purge' or diag slurp("$tmp/purge.log");
 $installed = 0;
