@@ -139,6 +139,12 @@ ok @kids, scalar(@kids) . ' prefork children';
 ok $systemd ? system('systemctl', 'stop', 'apache2@websockets') == 0 : apache2ctl('stop'), 'stop';
 ok wait_until(sub { !grep { pid_alive($_) } $pid, @kids }, 15), 'every process of it gone';
 
+# --remove undoes the setup; a new setup after it starts from scratch.
+ok run_log('remove', 'osrf-websocket-setup --remove'), 'osrf-websocket-setup --remove'
+    or diag slurp("$tmp/remove.log");
+is_deeply [ grep { -e $_ || -l $_ } @owned ], [], 'every path of the instance removed';
+ok run_log('setup5', $setup), 'set up again' or diag slurp("$tmp/setup5.log");
+
 # Purge while it runs: prerm stops it, postrm removes the instance.
 ok $start->() && wait_for_port($wss, 15), 'started again';
 $pid = wait_until(\&instance_pid, 10);
