@@ -7,7 +7,8 @@ package OSRFWS::HAProxy;
 use strict;
 use warnings;
 use IO::Socket::UNIX;
-use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile);
+use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
+                    read_pidfile pid_alive);
 
 # servers => [ name => port, ... ]
 sub new {
@@ -16,6 +17,9 @@ sub new {
     $self->_write_conf;
     system('haproxy', '-q', '-f', "$self->{dir}/haproxy.cfg") == 0 or die "haproxy did not start";
     wait_for_port($self->{port}, 10) or die "haproxy does not answer on $self->{port}";
+    # kept: at exit the temporary directory (and the pid file) may be
+    # removed before this object is destroyed
+    $self->{pid} = read_pidfile($self->pidfile) or die "haproxy wrote no pid file";
     $self->{started} = 1;
     return $self;
 }
@@ -98,7 +102,9 @@ sub stop {
     my ($self) = @_;
     return unless $self->{started};
     $self->{started} = 0;
-    stop_by_pidfile($self->pidfile, 10);
+    return stop_by_pidfile($self->pidfile, 10) if -e $self->pidfile;
+    kill 'TERM', $self->{pid};
+    wait_until(sub { !pid_alive($self->{pid}) }, 10) or kill 'KILL', $self->{pid};
 }
 
 sub DESTROY { local $?; $_[0]->stop }
