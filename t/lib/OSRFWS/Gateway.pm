@@ -30,13 +30,20 @@ sub dir { $_[0]{dir} }
 # (Re)writes opensrf_core.xml; $extra goes into <gateway> (logging, say).
 sub write_core_xml {
     my ($self, $extra) = @_;
-    open my $fh, '>', $self->{core_xml} or die $!;
+    write_core_file($self->{core_xml}, $self->{redis}, $extra);
+}
+
+# Writes an opensrf_core.xml for the gateway on $redis to $file (readable
+# by www-data).
+sub write_core_file {
+    my ($file, $redis, $extra) = @_;
+    open my $fh, '>', $file or die $!;
     print $fh <<"XML";
 <?xml version="1.0"?>
 <config>
   <gateway>
     <domain>$OSRFWS::OpenSRF::PUBLIC</domain>
-    <port>@{[ $self->{redis}->port ]}</port>
+    <port>@{[ $redis->port ]}</port>
     <username>gateway</username>
     <passwd>$OSRFWS::Redis::PASSWORDS{gateway}</passwd>
     <router_name>router</router_name>
@@ -46,10 +53,12 @@ sub write_core_xml {
 </config>
 XML
     close $fh;
-    chmod 0644, $self->{core_xml};
+    chmod 0644, $file;
+    return $file;
 }
 
 sub redis { $_[0]{redis} }
+sub core_xml { $_[0]{core_xml} }
 sub osrf  { $_[0]{osrf} }
 sub httpd { $_[0]{httpd} }
 sub url   { $_[0]{httpd}->url('/osrf-websocket-translator') }

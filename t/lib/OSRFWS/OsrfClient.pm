@@ -12,6 +12,8 @@ my $json = JSON::XS->new->utf8->canonical;
 sub new {
     my ($class, %o) = @_;
     my $ws = OSRFWS::WSClient->connect(port => $o{port}, tls => $o{tls},
+                                       local_addr => $o{local_addr},
+                                       headers => $o{headers},
                                        path => '/osrf-websocket-translator');
     die "handshake: " . $ws->status unless $ws->status == 101;
     return bless { ws => $ws, trace => 0 }, $class;

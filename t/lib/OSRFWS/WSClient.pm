@@ -9,7 +9,7 @@ use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time);
 
 # connect(port => P, path => '/echo', tls => 0, headers => {...},
-#         key => '...', timeout => 5).  A header set to undef is not sent.
+#         key => '...', timeout => 5, local_addr => '127.0.0.2').  A header set to undef is not sent.
 # Returns the client; ->status and ->header(NAME) tell the handshake's answer.
 sub connect {
     my ($class, %o) = @_;
@@ -31,7 +31,7 @@ sub connect {
 sub _open {
     my (%o) = @_;
     my %common = (PeerAddr => '127.0.0.1', PeerPort => $o{port}, Proto => 'tcp',
-                  Timeout => 5);
+                  Timeout => 5, ($o{local_addr} ? (LocalAddr => $o{local_addr}) : ()));
     if ($o{tls}) {
         require IO::Socket::SSL;
         return IO::Socket::SSL->new(%common, SSL_verify_mode => 0);
