@@ -2,10 +2,10 @@
  * delayproxy - a userspace TCP proxy that adds round-trip time (kernel
  * netem is not available here): every chunk read from one side is
  * written to the other RTT/2 later, in order, in both directions.
- * Connection setup pays it too: the upstream connection is opened when
- * the client's connection is accepted, and the client's first bytes wait
- * RTT/2 like any others, so a TCP handshake costs the client about one
- * added RTT before its first request gets through, as on a real link.
+ * Connection setup pays it too: the kernel completes the client's TCP
+ * handshake at once, so the client's bytes are held until one RTT after
+ * the accept (when its SYN/ACK would have come back on a real link), and
+ * then RTT/2 more like any others.
  *
  *   delayproxy --listen PORT --to HOST:PORT --rtt-ms 20 [--pidfile F]
  */
@@ -37,6 +37,7 @@ struct side {
     side *peer;
     chunk *head, *tail;         /* read from peer, waiting to go to fd */
     int read_closed, write_closed, want_write;
+    double not_before;          /* bytes read here leave no earlier */
 };
 
 static double delay;            /* one way, seconds */
@@ -125,14 +126,15 @@ static int drain(side *s, double t)
     return 0;
 }
 
-static void enqueue(side *to, const char *p, size_t n)
+static void enqueue(side *from, side *to, const char *p, size_t n)
 {
     chunk *c = malloc(sizeof(chunk) + n);
+    double t = now();
 
     if (c == NULL)
         abort();
     c->next = NULL;
-    c->due = now() + delay;
+    c->due = (t > from->not_before ? t : from->not_before) + delay;
     c->len = n;
     c->off = 0;
     memcpy(c->data, p, n);
@@ -154,14 +156,14 @@ static void on_readable(side *s)
         ssize_t n = read(s->fd, buf, sizeof(buf));
 
         if (n > 0) {
-            enqueue(s->peer, buf, (size_t)n);
+            enqueue(s, s->peer, buf, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EAGAIN)
             return;
         s->read_closed = 1;
         watch(s, EPOLL_CTL_MOD);
-        enqueue(s->peer, NULL, 0);
+        enqueue(s, s->peer, NULL, 0);
         return;
     }
 }
@@ -195,6 +197,7 @@ static void accept_one(int lfd, const struct sockaddr_in *to)
         abort();
     pair[0].fd = cfd;
     pair[1].fd = ufd;
+    pair[0].not_before = now() + 2 * delay;     /* the handshake's round trip */
     pair[0].peer = &pair[1];
     pair[1].peer = &pair[0];
     watch(&pair[0], EPOLL_CTL_ADD);

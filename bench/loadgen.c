@@ -17,13 +17,15 @@
  *         connection's requests; the first call of each is a warm-up);
  *   new   --count N connections, --concurrency K at a time (--gap-ms
  *         between starts): each connects, makes one call and closes;
- *         latency is from connect() to its reply;
+ *         latency is from connect() to its reply (--keep-open: all stay
+ *         open until the last has its reply, as after a restart);
  *   hold  C connections make one call each, stay open and idle; prints
  *         {"phase":"ready"} and waits for a line on stdin; then every one
  *         makes a call at once; prints the results and waits for EOF.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -73,7 +75,7 @@ struct conn {
 /* Options. */
 static int mode = MODE_RUN, conns = 1, depth = 1, requests = 0, count = 1, concurrency = 1;
 static double seconds = 0, gap_ms = 0;
-static int use_bus, use_tls, use_deflate, records, quiet_errors;
+static int use_bus, use_tls, use_deflate, records, quiet_errors, keep_open;
 static const char *host = "127.0.0.1", *path = "/osrf-websocket-translator";
 static int port;
 static const char *dump_file;
@@ -657,7 +659,7 @@ static void on_event(conn *c, unsigned events)
         on_input(c);
     if (c->state == ST_DONE)
         return;
-    if (mode == MODE_NEW && c->done_calls > 0) {
+    if (mode == MODE_NEW && c->done_calls > 0 && !keep_open) {
         if (!use_bus) {
             ws_send_frame(c, WS_OP_CLOSE, "\x03\xe8", 2);
             flush(c);
@@ -670,34 +672,40 @@ static void on_event(conn *c, unsigned events)
 
 /* --- CPU accounting --------------------------------------------------------- */
 
-static double proc_cpu_one(int pid, int *ppid, int with_children)
+/* CPU seconds of every thread of pid, from schedstat (nanoseconds: the
+ * tick-based times of /proc/PID/stat are too coarse for a 10 s run). */
+static double proc_cpu_one(int pid)
 {
-    char fn[64], line[1024], *p;
-    unsigned long ut, st;
-    long cut, cst;
-    FILE *f;
-    int pp;
+    char dir[64], fn[384];
+    struct dirent *d;
+    double total = 0;
+    DIR *tasks;
 
-    snprintf(fn, sizeof(fn), "/proc/%d/stat", pid);
-    if ((f = fopen(fn, "r")) == NULL)
-        return -1;
-    p = fgets(line, sizeof(line), f);
-    fclose(f);
-    if (p == NULL || (p = strrchr(line, ')')) == NULL)
-        return -1;
-    if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
-               &pp, &ut, &st, &cut, &cst) != 5)
-        return -1;
-    if (ppid)
-        *ppid = pp;
-    return (double)(ut + st + (with_children ? (unsigned long)(cut + cst) : 0))
-           / (double)sysconf(_SC_CLK_TCK);
+    snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+    if ((tasks = opendir(dir)) == NULL)
+        return 0;
+    while ((d = readdir(tasks)) != NULL) {
+        unsigned long long ns;
+        FILE *f;
+
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(fn, sizeof(fn), "%s/%s/schedstat", dir, d->d_name);
+        if ((f = fopen(fn, "r")) != NULL) {
+            if (fscanf(f, "%llu", &ns) == 1)
+                total += ns / 1e9;
+            fclose(f);
+        }
+    }
+    closedir(tasks);
+    return total;
 }
 
-/* CPU seconds of pid, its (dead) children, and its live children. */
+/* CPU seconds of pid and its live children (the bench keeps the
+ * processes it measures alive through a measurement). */
 static double tree_cpu(int pid)
 {
-    double total = proc_cpu_one(pid, NULL, 1);
+    double total = proc_cpu_one(pid);
     char fn[64];
     FILE *f;
 
@@ -705,12 +713,8 @@ static double tree_cpu(int pid)
     if ((f = fopen(fn, "r")) != NULL) {
         int kid;
 
-        while (fscanf(f, "%d", &kid) == 1) {
-            double v = proc_cpu_one(kid, NULL, 1);
-
-            if (v > 0)
-                total += v;
-        }
+        while (fscanf(f, "%d", &kid) == 1)
+            total += proc_cpu_one(kid);
         fclose(f);
     }
     return total;
@@ -790,7 +794,7 @@ static int stdin_line(double timeout_s)
     close(e);
     if (r <= 0)
         return 0;
-    return read(0, buf, sizeof(buf)) > 0;
+    return read(0, buf, sizeof(buf)) >= 0;     /* a line, or EOF: go on */
 }
 
 static void report(const char *phase, double cpu0, const double *tree0, double wall)
@@ -841,7 +845,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen run|new|hold --port P [--host H] [--bus] [--tls] "
             "[--deflate] [--records] [--path /p] [--conns C] [--depth D] [--seconds S] "
-            "[--requests R] [--count N] [--concurrency K] [--gap-ms G] "
+            "[--requests R] [--count N] [--concurrency K] [--gap-ms G] [--keep-open] "
             "[--cpu LABEL=PID]... [--dump FILE] [--quiet-errors]\n");
     exit(2);
 }
@@ -865,6 +869,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--deflate") == 0) use_deflate = 1;
         else if (strcmp(a, "--records") == 0) records = 1;
         else if (strcmp(a, "--quiet-errors") == 0) quiet_errors = 1;
+        else if (strcmp(a, "--keep-open") == 0) keep_open = 1;
         else if (v == NULL) usage();
         else if (strcmp(a, "--port") == 0) port = atoi(v), i++;
         else if (strcmp(a, "--host") == 0) host = v, i++;

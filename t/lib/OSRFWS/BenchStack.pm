@@ -7,7 +7,7 @@ package OSRFWS::BenchStack;
 use strict;
 use warnings;
 use POSIX ();
-use OSRFWS::Util qw(tempdir stop_by_pidfile wait_until builddir read_pidfile);
+use OSRFWS::Util qw(tempdir wait_until builddir read_pidfile);
 use OSRFWS::Redis;
 use OSRFWS::Apache;
 
@@ -77,9 +77,12 @@ sub apache {
 
 sub stop {
     my ($self) = @_;
+    # by the pids forked here: at exit the pid files' directory may be
+    # gone already
     for my $d (reverse @{ $self->{daemons} }) {
-        stop_by_pidfile($d->{pidfile}, 10);
-        waitpid($d->{pid}, 0);
+        kill 'TERM', $d->{pid};
+        wait_until(sub { waitpid($d->{pid}, POSIX::WNOHANG()) != 0 }, 10)
+            or kill('KILL', $d->{pid}) && waitpid($d->{pid}, 0);
     }
     $self->{daemons} = [];
     delete $self->{redis};
