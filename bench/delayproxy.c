@@ -137,7 +137,8 @@ static void enqueue(side *from, side *to, const char *p, size_t n)
     c->due = (t > from->not_before ? t : from->not_before) + delay;
     c->len = n;
     c->off = 0;
-    memcpy(c->data, p, n);
+    if (n)
+        memcpy(c->data, p, n);
     if (to->tail)
         to->tail->next = c;
     else

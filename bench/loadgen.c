@@ -21,7 +21,9 @@
  *         open until the last has its reply, as after a restart);
  *   hold  C connections make one call each, stay open and idle; prints
  *         {"phase":"ready"} and waits for a line on stdin; then every one
- *         makes a call at once; prints the results and waits for EOF.
+ *         makes a call at once; prints the results; with --spread-s S,
+ *         on the next line every one calls again, spread over S seconds;
+ *         then waits for EOF.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -74,7 +76,7 @@ struct conn {
 
 /* Options. */
 static int mode = MODE_RUN, conns = 1, depth = 1, requests = 0, count = 1, concurrency = 1;
-static double seconds = 0, gap_ms = 0;
+static double seconds = 0, gap_ms = 0, spread_s = 0;
 static int use_bus, use_tls, use_deflate, records, quiet_errors, keep_open;
 static const char *host = "127.0.0.1", *path = "/osrf-websocket-translator";
 static int port;
@@ -268,7 +270,7 @@ static int wants_more(conn *c, double t)
     if (mode == MODE_NEW)
         return c->sent == 0;
     if (mode == MODE_HOLD)
-        return c->sent < c->planned;
+        return c->sent < c->planned && t >= c->next_at;
     if (c->sent == 0)
         return 1;                       /* the warm-up call */
     if (!measuring)
@@ -802,7 +804,8 @@ static void report(const char *phase, double cpu0, const double *tree0, double w
     double cpu = self_cpu() - cpu0;
     int i;
 
-    qsort(lat, nlat, sizeof(*lat), cmp_double);
+    if (nlat)
+        qsort(lat, nlat, sizeof(*lat), cmp_double);
     double sum = 0;
     for (size_t k = 0; k < nlat; k++)
         sum += lat[k];
@@ -845,7 +848,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen run|new|hold --port P [--host H] [--bus] [--tls] "
             "[--deflate] [--records] [--path /p] [--conns C] [--depth D] [--seconds S] "
-            "[--requests R] [--count N] [--concurrency K] [--gap-ms G] [--keep-open] "
+            "[--requests R] [--count N] [--concurrency K] [--gap-ms G] [--keep-open] [--spread-s S] "
             "[--cpu LABEL=PID]... [--dump FILE] [--quiet-errors]\n");
     exit(2);
 }
@@ -882,6 +885,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--concurrency") == 0) concurrency = atoi(v), i++;
         else if (strcmp(a, "--gap-ms") == 0) gap_ms = atof(v), i++;
         else if (strcmp(a, "--dump") == 0) dump_file = v, i++;
+        else if (strcmp(a, "--spread-s") == 0) spread_s = atof(v), i++;
         else if (strcmp(a, "--cpu") == 0 && ncpu < 8 && strchr(v, '=')) {
             cpu_labels[ncpu] = strndup(v, (size_t)(strchr(v, '=') - v));
             cpu_pids[ncpu++] = atoi(strchr(v, '=') + 1);
@@ -987,6 +991,25 @@ int main(int argc, char **argv)
             loop_once(20);
         t_end = now();
         report("all-call", cpu0, tree0, t_end - t_start);
+        /* then each calls once more, the calls spread evenly over
+         * --spread-s seconds: staff clients working, not a burst */
+        if (spread_s > 0 && stdin_line(30)) {
+            reset_counts();
+            cpu0 = self_cpu();
+            for (i = 0; i < ncpu; i++)
+                tree0[i] = tree_cpu(cpu_pids[i]);
+            t_start = now();
+            for (i = 0; i < conns; i++) {
+                all[i]->planned = 3;
+                all[i]->next_at = t_start + spread_s * i / conns;
+            }
+            while (completed + errors < conns && open_conns == conns
+                   && now() - t_start < spread_s + 60) {
+                loop_once(1);
+                pump_all();
+            }
+            report("spread-call", cpu0, tree0, now() - t_start);
+        }
         while (!stdin_line(0.2))
             loop_once(0);
         return errors || open_conns < conns ? 1 : 0;
