@@ -275,6 +275,13 @@ for my $run (1 .. $o{runs}) {
         my $k = $z ? 'deflate' : 'plain';
         keep("records_$k", lg("run --records --port $ws --requests 100 $z", @cpu));
     }
+    if (want('deflate')) {      # the same at zlib level 1 (the default is 6)
+        my $h1 = apache(max_clients => 16, start_servers => 4,
+                        conf => "WebSocketCompressionLevel 1");
+        keep('records_deflate1', lg("run --records --port", $h1->port, "--requests 100 --deflate",
+                                    cpu_args($h1)));
+        $h1->stop;
+    }
 
     # the seed's table, and deflate, over 20 ms of added round trip
     if (want('rtt')) {
@@ -432,6 +439,10 @@ push @t, sprintf "| Latency p50 / p99, loopback | %s / %s ms | %s / %s ms |", ms
 push @t, sprintf "| Latency p50, 20 ms added RTT | %s ms | %s ms |", ms($rtp->{p50_us}), ms($rtd->{p50_us});
 push @t, sprintf "| Gateway CPU per reply | %s us | %s us |", f($rp->{gateway_cpu_us_per_req}),
     f($rd->{gateway_cpu_us_per_req});
+if (my $r1 = $m->{records_deflate1}) {
+    push @t, sprintf "| WebSocketCompressionLevel 1: bytes, latency p50, gateway CPU per reply | | %s B, %s ms, %s us |",
+        f($r1->{rx_bytes_per_req}), ms($r1->{p50_us}), f($r1->{gateway_cpu_us_per_req});
+}
 push @t, sprintf "| Client CPU per reply (inflate included) | %s us | %s us |",
     f($rp->{client_cpu_ms_per_1000}), f($rd->{client_cpu_ms_per_1000});
 if (my ($a, $b) = @$m{qw(memory_ws_1000 memory_deflate_1000)}) {
