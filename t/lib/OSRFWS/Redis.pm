@@ -14,7 +14,8 @@ our $ADMIN = 'osrfws-test-admin';     # the tests' own, to inspect keys
 
 sub new {
     my ($class, %opt) = @_;
-    my $self = bless { dir => tempdir(), port => $opt{port} // free_port() }, $class;
+    my $self = bless { dir => tempdir(), port => $opt{port} // free_port(),
+                       maxclients => $opt{maxclients} // 10000 }, $class;
     $self->_write_conf;
     $self->start;
     return $self;
@@ -38,7 +39,7 @@ logfile $d/redis.log
 dir $d
 save ""
 appendonly no
-maxclients 10000
+maxclients $self->{maxclients}
 user default off
 user router on >$PASSWORDS{router} ~opensrf:router:* ~opensrf:service:* ~opensrf:client:* -\@all +lpop +blpop +rpush +del
 user opensrf on >$PASSWORDS{opensrf} ~opensrf:* -\@all +lpop +blpop +rpush +del
