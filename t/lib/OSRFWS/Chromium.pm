@@ -73,6 +73,7 @@ sub close_page { my ($self, $id) = @_; eval { $self->_http('GET', "/json/close/$
 
 sub DESTROY {
     my ($self) = @_;
+    local $?;           # waitpid must not become the test's exit status
     return unless $self->{pid};
     kill 'TERM', $self->{pid};
     wait_until(sub { !pid_alive($self->{pid}) }, 10) or kill 'KILL', $self->{pid};
