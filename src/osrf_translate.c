@@ -142,6 +142,34 @@ static const char *string_member(json_object *obj, const char *key)
     return json_object_get_string(v);
 }
 
+/* threadTrace as a string: opensrf.js sends its request counter as a JSON
+ * number, OpenSRF's C code a string; json-c prints an integer for us. */
+static const char *trace_member(json_object *obj)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, "threadTrace", &v))
+        return NULL;
+    if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+/* The first message's threadTrace, for a STATUS answer to a frame refused
+ * before its messages are read (a bad service name, log_xid). */
+static void first_trace(json_object *root, osrf_inbound *in)
+{
+    json_object *msgs, *p;
+    const char *trace;
+
+    if (json_object_object_get_ex(root, "osrf_msg", &msgs)
+        && json_object_is_type(msgs, json_type_array)
+        && json_object_array_length(msgs) > 0
+        && json_object_object_get_ex(json_object_array_get_idx(msgs, 0), "__p", &p)
+        && (trace = trace_member(p)) != NULL && strlen(trace) < sizeof(in->trace))
+        strcpy(in->trace, trace);
+}
+
 /* Appends "[IP] [] SERVICE METHOD PARAMS" for a REQUEST, params redacted
  * for log_protect methods; json-c's serialisation escapes control bytes. */
 static void activity_line(const osrf_identity *id, const char *service,
@@ -188,16 +216,13 @@ static osrf_status read_messages(const osrf_identity *id, const char *service,
         json_object *m = json_object_array_get_idx(msgs, i), *p, *payload;
         const char *cls = json_object_is_type(m, json_type_object)
                           ? string_member(m, "__c") : NULL;
-        const char *type, *trace;
+        const char *type;
 
         if (cls == NULL || strcmp(cls, "osrfMessage") != 0
             || !json_object_object_get_ex(m, "__p", &p)
             || !json_object_is_type(p, json_type_object))
             return invalid(in, "osrf_msg holds something other than an osrfMessage");
         type = string_member(p, "type");
-        trace = string_member(p, "threadTrace");
-        if (i == 0 && trace && strlen(trace) < sizeof(in->trace))
-            strcpy(in->trace, trace);
         if (type == NULL)
             return invalid(in, "osrfMessage without a type");
         if (strcmp(type, "REQUEST") == 0) {
@@ -262,6 +287,7 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
         goto done;
     }
     strcpy(in->thread, thread);
+    first_trace(root, in);
 
     service = string_member(root, "service");
     worker = osrf_sessions_find(sessions, thread);

@@ -121,6 +121,15 @@ is_deeply $r->{nomethod}, ['method', 404, 'Method [nosuch] not found for opensrf
     'unknown method: 404 method exception';
 is_deeply $r->{error}, ['method', 400, 'Bad request, as asked', 'osrfMethodException'], 'a 400 from a method';
 
+$r = js($tab, q{
+    const ses = new OpenSRF.ClientSession('not a service!');
+    const err = await ses.request('x').send().results().catch((e) => e);
+    return { status: err.status, text: err.statusText,
+             reply: frames_in.filter((f) => f.includes(ses.thread)).at(-1) };
+});
+is $r->{status}, 400, "the gateway's own STATUS 400 (a bad service name) reaches the request";
+like $r->{reply}, qr/"threadTrace":"0"/, '... with the threadTrace the request had (a JSON number on the wire)';
+
 # --- a stateful session -----------------------------------------------------------------
 $r = js($tab, q{
     const ses = new OpenSRF.ClientSession('opensrf.test');

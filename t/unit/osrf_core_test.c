@@ -122,6 +122,15 @@ static void test_inbound(void)
            OSRF_ERR_INVALID, "a RESULT from a client refused");
     is_int(inbound("{\"thread\":\"t\",\"osrf_msg\":[]}", &in, &bus, &act),
            OSRF_ERR_INVALID, "no service and no session refused");
+    inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":7,\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "7", "a numeric threadTrace (opensrf.js sends one) is kept for the STATUS answer");
+    inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":\"8\",\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "8", "and a string one");
+    inbound("{\"service\":\"bad name\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":"
+            "\"osrfMessage\",\"__p\":{\"threadTrace\":5,\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "5", "a frame refused for its service still has its threadTrace known");
     {
         /* 200 levels of nesting pass; 2000 are refused cleanly */
         char *deep = malloc(20000), *p;
