@@ -749,7 +749,16 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     }
     log_activity(r);
 
+    /* Counted in flight before the push: the reply may be popped by the
+     * listener before bus_push returns, and must find the count there. */
+    apr_thread_mutex_lock(bridge.lock);
+    if (in.requests)
+        pending_add(in.thread, in.trace, in.requests);
+    apr_thread_mutex_unlock(bridge.lock);
     if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len) < 0) {
+        apr_thread_mutex_lock(bridge.lock);
+        pending_done(in.thread, in.requests);
+        apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
         osrf_buf_reset(&bridge.bus_msg);
         return 0;
@@ -757,8 +766,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     osrf_buf_reset(&bridge.bus_msg);
 
     apr_thread_mutex_lock(bridge.lock);
-    if (in.requests)
-        pending_add(in.thread, in.trace, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.requests)
         bridge.last_request = bridge.last_activity;

@@ -382,8 +382,10 @@ int osrf_json_string(const char *tok, size_t len, char *out, size_t outlen)
     return rc;
 }
 
-/* Reads type and status of each message in the body. */
-static void read_statuses(osrf_span body, osrf_outbound *out)
+/* Reads type and status of each message in the body.  A bounced message
+ * (transport_error) carries the requests as they were sent: no answer
+ * will come to them, so they end here. */
+static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
 {
     const char *cursor = NULL;
     osrf_span m, p, type, payload, pp, code;
@@ -391,8 +393,13 @@ static void read_statuses(osrf_span body, osrf_outbound *out)
     while (osrf_json_next(body, &cursor, &m)) {
         int c;
 
-        if (!osrf_json_get(m, "__p", &p) || !osrf_json_get(p, "type", &type)
-            || !osrf_json_is_string(type, "STATUS")
+        if (!osrf_json_get(m, "__p", &p) || !osrf_json_get(p, "type", &type))
+            continue;
+        if (bounced && osrf_json_is_string(type, "REQUEST")) {
+            out->completed++;
+            continue;
+        }
+        if (!osrf_json_is_string(type, "STATUS")
             || !osrf_json_get(p, "payload", &payload)
             || !osrf_json_get(payload, "__p", &pp)
             || !osrf_json_get(pp, "statusCode", &code))
@@ -414,7 +421,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     const char *end;
     char *unwrapped = NULL;
     osrf_status st = OSRF_OK;
-    int body_ok;
+    int body_ok, bounced_flag;
 
     memset(out, 0, sizeof(*out));
     end = osrf_json_skip(msg, msg + len, OSRF_JSON_DEPTH);
@@ -442,7 +449,9 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         free(unwrapped);
         return OSRF_ERR_INVALID;
     }
-    read_statuses(body, out);
+    bounced_flag = osrf_json_get(whole, "transport_error", &bounced)
+                   && bounced.n == 4 && memcmp(bounced.p, "true", 4) == 0;
+    read_statuses(body, bounced_flag, out);
 
     osrf_buf_reset(frame);
     osrf_buf_puts(frame, "{\"thread\":");
@@ -454,8 +463,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         osrf_buf_puts(frame, "\"\"");
     osrf_buf_puts(frame, ",\"osrf_msg\":");
     osrf_buf_append(frame, body.p, body.n);
-    if (osrf_json_get(whole, "transport_error", &bounced)
-        && bounced.n == 4 && memcmp(bounced.p, "true", 4) == 0)
+    if (bounced_flag)
         osrf_buf_puts(frame, ",\"transport_error\":true");
     if (osrf_buf_puts(frame, "}") < 0)
         st = OSRF_ERR_NOMEM;

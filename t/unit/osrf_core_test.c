@@ -194,6 +194,20 @@ static void test_outbound(void)
     ok(out.connected, "STATUS 200 is seen");
     is_str(out.from, "opensrf:client:opensrf:localhost:w:2:y", "with the worker address");
     ok(strstr(frame.data, ",\"transport_error\":true}") != NULL, "transport_error passed on");
+    {
+        const char *bounce =
+            "{\"thread\":\"0.7\",\"transport_error\":true,\"body\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":3,\"type\":\"REQUEST\",\"payload\":{}}}]}";
+        is_int(osrf_bus_to_client(bounce, strlen(bounce), &out, &frame), OSRF_OK,
+               "a bounced REQUEST translates");
+        is_int(out.completed, 1, "and ends its request (no answer will come)");
+        const char *plain = strstr(bounce, "\"body\"");
+        char unbounced[256];
+        snprintf(unbounced, sizeof(unbounced), "{\"thread\":\"0.7\",%s", plain);
+        is_int(osrf_bus_to_client(unbounced, strlen(unbounced), &out, &frame), OSRF_OK,
+               "the same without transport_error translates");
+        is_int(out.completed, 0, "and ends nothing");
+    }
 
     is_int(osrf_bus_to_client("{\"thread\":\"t\",\"body\":[", 22, &out, &frame),
            OSRF_ERR_INVALID, "a truncated bus message is refused");
