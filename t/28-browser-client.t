@@ -209,7 +209,7 @@ my $t1 = time;
 $httpd->graceful;
 ok wait_until(sub { js($tab, 'return OpenSRF.connection().opened') == 2 }, 20),
     sprintf('graceful restart: the client reconnects by itself (%.1f s)', time - $t1)
-    or diag explain(js($tab, 'return states')), join("\n", grep { /DEBUG|OSRFWS/ } split /\n/, $httpd->error_log);
+    or diag explain(js($tab, 'return states')), join("\n", grep { /OSRFWS/ } split /\n/, $httpd->error_log);
 like join(',', @{ js($tab, 'return states') }), qr/^connecting,open,closed 1001,waiting,connecting,open$/,
     'after the gateway closed with 1001 (going away)';
 is js($tab, q{return await new OpenSRF.ClientSession('opensrf.math').request('add', 1, 2).send().first()}), 3,
@@ -233,6 +233,16 @@ is_deeply $res[0], { s => [1 .. 40], sums => [ map { $_ + 1000 } 0 .. 29 ], sock
     'tab 1: a stream and 30 concurrent calls, all its own (on its second socket, since the restart)';
 is_deeply $res[1], { s => [1 .. 40], sums => [ map { $_ + 2000 } 0 .. 29 ], sockets => 1 },
     'tab 2 at the same time: its own, on its own WebSocket';
+$r = js($tab2, q{
+    const module = window.OpenSRF;
+    await new Promise((ok, fail) => { const s = document.createElement('script');
+        s.src = '/js/opensrf-client.classic.js'; s.onload = ok; s.onerror = fail; document.head.append(s); });
+    const classic = window.OpenSRF;
+    classic.configure({ url: module.connection().url });
+    return { other: classic !== module ? 'yes' : 'no',
+             sum: await new classic.ClientSession('opensrf.math').request('add', 4, 5).send().first() };
+});
+is_deeply $r, { other => 'yes', sum => 9 }, 'the classic <script> build works the same';
 $tab2->close;
 
 # --- the gateway stops with requests in flight ---------------------------------------------------
