@@ -49,6 +49,15 @@ my $port = $gw->httpd->port;
     }, 15);
     ok $ok, 'new connections are served after the restart';
 }
+# The blocks below restart Redis and the test OpenSRF, which takes longer
+# than the 3 s idle timeout on a loaded machine: the connection would be
+# closed as idle meanwhile.  A longer one, through the directive.
+$gw->httpd->set_conf("OSRFWebSocketIdleTimeout 120\n");
+$gw->httpd->graceful;
+ok wait_until(sub {
+    my $n = eval { OSRFWS::OsrfClient->new(port => $port) } or return;
+    return ($n->call('opensrf.math', 'add', [1, 1], timeout => 3)->{results}[0] // 0) == 2;
+}, 15), 'a longer idle timeout for the bus outage tests (graceful restart)';
 {
     # Redis restarted mid-session: the lost request gets an error or its
     # answer in bounded time; the connection recovers
