@@ -28,6 +28,7 @@ print "osrf endpoint (wss): ", $httpd->tls_url('/osrf-websocket-translator'), "\
 print "echo endpoint: ", $httpd->url('/echo'), "\n";
 print "echo endpoint (wss): ", $httpd->tls_url('/echo'), "\n";
 print "demo page: ", $httpd->http_url('/index.html'), "\n";
+print "demo page (https): https://127.0.0.1:", $httpd->tls_port, "/index.html\n";
 print "error log: ", $httpd->error_log_file, "\n";
 print "Ctrl-C stops everything.\n";
 

@@ -142,6 +142,34 @@ static const char *string_member(json_object *obj, const char *key)
     return json_object_get_string(v);
 }
 
+/* threadTrace as a string: opensrf.js sends its request counter as a JSON
+ * number, OpenSRF's C code a string; json-c prints an integer for us. */
+static const char *trace_member(json_object *obj)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, "threadTrace", &v))
+        return NULL;
+    if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+/* The first message's threadTrace, for a STATUS answer to a frame refused
+ * before its messages are read (a bad service name, log_xid). */
+static void first_trace(json_object *root, osrf_inbound *in)
+{
+    json_object *msgs, *p;
+    const char *trace;
+
+    if (json_object_object_get_ex(root, "osrf_msg", &msgs)
+        && json_object_is_type(msgs, json_type_array)
+        && json_object_array_length(msgs) > 0
+        && json_object_object_get_ex(json_object_array_get_idx(msgs, 0), "__p", &p)
+        && (trace = trace_member(p)) != NULL && strlen(trace) < sizeof(in->trace))
+        strcpy(in->trace, trace);
+}
+
 /* Appends "[IP] [] SERVICE METHOD PARAMS" for a REQUEST, params redacted
  * for log_protect methods; json-c's serialisation escapes control bytes. */
 static void activity_line(const osrf_identity *id, const char *service,
@@ -188,16 +216,13 @@ static osrf_status read_messages(const osrf_identity *id, const char *service,
         json_object *m = json_object_array_get_idx(msgs, i), *p, *payload;
         const char *cls = json_object_is_type(m, json_type_object)
                           ? string_member(m, "__c") : NULL;
-        const char *type, *trace;
+        const char *type;
 
         if (cls == NULL || strcmp(cls, "osrfMessage") != 0
             || !json_object_object_get_ex(m, "__p", &p)
             || !json_object_is_type(p, json_type_object))
             return invalid(in, "osrf_msg holds something other than an osrfMessage");
         type = string_member(p, "type");
-        trace = string_member(p, "threadTrace");
-        if (i == 0 && trace && strlen(trace) < sizeof(in->trace))
-            strcpy(in->trace, trace);
         if (type == NULL)
             return invalid(in, "osrfMessage without a type");
         if (strcmp(type, "REQUEST") == 0) {
@@ -262,6 +287,7 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
         goto done;
     }
     strcpy(in->thread, thread);
+    first_trace(root, in);
 
     service = string_member(root, "service");
     worker = osrf_sessions_find(sessions, thread);
@@ -357,8 +383,10 @@ int osrf_json_string(const char *tok, size_t len, char *out, size_t outlen)
     return rc;
 }
 
-/* Reads type and status of each message in the body. */
-static void read_statuses(osrf_span body, osrf_outbound *out)
+/* Reads type and status of each message in the body.  A bounced message
+ * (transport_error) carries the requests as they were sent: no answer
+ * will come to them, so they end here. */
+static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
 {
     const char *cursor = NULL;
     osrf_span m, p, type, payload, pp, code;
@@ -366,8 +394,13 @@ static void read_statuses(osrf_span body, osrf_outbound *out)
     while (osrf_json_next(body, &cursor, &m)) {
         int c;
 
-        if (!osrf_json_get(m, "__p", &p) || !osrf_json_get(p, "type", &type)
-            || !osrf_json_is_string(type, "STATUS")
+        if (!osrf_json_get(m, "__p", &p) || !osrf_json_get(p, "type", &type))
+            continue;
+        if (bounced && osrf_json_is_string(type, "REQUEST")) {
+            out->completed++;
+            continue;
+        }
+        if (!osrf_json_is_string(type, "STATUS")
             || !osrf_json_get(p, "payload", &payload)
             || !osrf_json_get(payload, "__p", &pp)
             || !osrf_json_get(pp, "statusCode", &code))
@@ -391,7 +424,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     const char *end;
     char *unwrapped = NULL;
     osrf_status st = OSRF_OK;
-    int body_ok;
+    int body_ok, bounced_flag;
 
     memset(out, 0, sizeof(*out));
     end = osrf_json_skip(msg, msg + len, OSRF_JSON_DEPTH);
@@ -419,7 +452,9 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         free(unwrapped);
         return OSRF_ERR_INVALID;
     }
-    read_statuses(body, out);
+    bounced_flag = osrf_json_get(whole, "transport_error", &bounced)
+                   && bounced.n == 4 && memcmp(bounced.p, "true", 4) == 0;
+    read_statuses(body, bounced_flag, out);
 
     osrf_buf_reset(frame);
     osrf_buf_puts(frame, "{\"thread\":");
@@ -432,8 +467,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         osrf_buf_puts(frame, "\"\"");
     osrf_buf_puts(frame, ",\"osrf_msg\":");
     osrf_buf_append(frame, body.p, body.n);
-    if (osrf_json_get(whole, "transport_error", &bounced)
-        && bounced.n == 4 && memcmp(bounced.p, "true", 4) == 0)
+    if (bounced_flag)
         osrf_buf_puts(frame, ",\"transport_error\":true");
     if (osrf_buf_puts(frame, "}") < 0)
         st = OSRF_ERR_NOMEM;

@@ -21,7 +21,7 @@ my %line;
 eval {
     local $SIG{ALRM} = sub { die "timeout\n" };
     alarm 60;
-    while (!$line{'demo page'}) {
+    while (!$line{'demo page (https)'}) {
         my $l = <$out> // last;
         $line{$1} = $2 if $l =~ /^([a-z ()]+): (\S+)$/;
     }
@@ -30,6 +30,8 @@ eval {
 like $line{'echo endpoint'}, qr{^ws://127\.0\.0\.1:\d+/echo$}, 'prints "echo endpoint: ws://127.0.0.1:PORT/echo"';
 like $line{'echo endpoint (wss)'}, qr{^wss://127\.0\.0\.1:\d+/echo$}, 'prints the wss endpoint';
 like $line{'demo page'}, qr{^http://127\.0\.0\.1:\d+/index\.html$}, 'prints the demo page address';
+like $line{'demo page (https)'}, qr{^https://127\.0\.0\.1:\d+/index\.html$},
+    'prints the demo page address over https (the page then uses wss)';
 like $line{'osrf endpoint'}, qr{^ws://127\.0\.0\.1:\d+/osrf-websocket-translator$},
     'prints "osrf endpoint: ws://127.0.0.1:PORT/osrf-websocket-translator"';
 like $line{'osrf endpoint (wss)'}, qr{^wss://127\.0\.0\.1:\d+/osrf-websocket-translator$},

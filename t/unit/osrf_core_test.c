@@ -122,6 +122,15 @@ static void test_inbound(void)
            OSRF_ERR_INVALID, "a RESULT from a client refused");
     is_int(inbound("{\"thread\":\"t\",\"osrf_msg\":[]}", &in, &bus, &act),
            OSRF_ERR_INVALID, "no service and no session refused");
+    inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":7,\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "7", "a numeric threadTrace (opensrf.js sends one) is kept for the STATUS answer");
+    inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":\"8\",\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "8", "and a string one");
+    inbound("{\"service\":\"bad name\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":"
+            "\"osrfMessage\",\"__p\":{\"threadTrace\":5,\"type\":\"REQUEST\"}}]}", &in, &bus, &act);
+    is_str(in.trace, "5", "a frame refused for its service still has its threadTrace known");
     {
         /* 200 levels of nesting pass; 2000 are refused cleanly */
         char *deep = malloc(20000), *p;
@@ -185,6 +194,20 @@ static void test_outbound(void)
     ok(out.connected, "STATUS 200 is seen");
     is_str(out.from, "opensrf:client:opensrf:localhost:w:2:y", "with the worker address");
     ok(strstr(frame.data, ",\"transport_error\":true}") != NULL, "transport_error passed on");
+    {
+        const char *bounce =
+            "{\"thread\":\"0.7\",\"transport_error\":true,\"body\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"threadTrace\":3,\"type\":\"REQUEST\",\"payload\":{}}}]}";
+        is_int(osrf_bus_to_client(bounce, strlen(bounce), &out, &frame), OSRF_OK,
+               "a bounced REQUEST translates");
+        is_int(out.completed, 1, "and ends its request (no answer will come)");
+        const char *plain = strstr(bounce, "\"body\"");
+        char unbounced[256];
+        snprintf(unbounced, sizeof(unbounced), "{\"thread\":\"0.7\",%s", plain);
+        is_int(osrf_bus_to_client(unbounced, strlen(unbounced), &out, &frame), OSRF_OK,
+               "the same without transport_error translates");
+        is_int(out.completed, 0, "and ends nothing");
+    }
 
     is_int(osrf_bus_to_client("{\"thread\":\"t\",\"body\":[", 22, &out, &frame),
            OSRF_ERR_INVALID, "a truncated bus message is refused");

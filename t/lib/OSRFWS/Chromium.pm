@@ -73,6 +73,7 @@ sub close_page { my ($self, $id) = @_; eval { $self->_http('GET', "/json/close/$
 
 sub DESTROY {
     my ($self) = @_;
+    local $?;           # waitpid must not become the test's exit status
     return unless $self->{pid};
     kill 'TERM', $self->{pid};
     wait_until(sub { !pid_alive($self->{pid}) }, 10) or kill 'KILL', $self->{pid};
@@ -118,9 +119,14 @@ sub wait_js {
     return;
 }
 
+# The whole page, not only the viewport.
 sub screenshot {
     my ($self, $file) = @_;
-    my $r = $self->call('Page.captureScreenshot', format => 'png');
+    my $m = $self->call('Page.getLayoutMetrics');
+    my $size = $m->{cssContentSize} // $m->{contentSize};
+    my $r = $self->call('Page.captureScreenshot', format => 'png',
+        captureBeyondViewport => JSON::PP::true,
+        clip => { x => 0, y => 0, width => $size->{width}, height => $size->{height}, scale => 1 });
     require MIME::Base64;
     open my $fh, '>:raw', $file or die $!;
     print $fh MIME::Base64::decode_base64($r->{data});

@@ -1,0 +1,196 @@
+// Unit tests of js/opensrf-client.js's pure logic against a fake WebSocket
+// (node --test; t/15-js-client.t runs them under make check).  The real
+// browser, gateway and OpenSRF are in t/28-browser-client.t.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OpenSRF, Connection, ClientSession, backoffDelay, newThread } from '../../js/opensrf-client.js';
+
+// A WebSocket that records what is sent and lets the test play the gateway.
+function fakeSockets() {
+  const made = [];
+  class FakeWebSocket {
+    constructor(url) { this.url = url; this.sent = []; this.readyState = 0; made.push(this); }
+    send(data) { assert.equal(this.readyState, 1, 'send only on an open socket'); this.sent.push(data); }
+    close(code = 1000) { this.readyState = 3; this.onclose?.({ code }); }
+    open() { this.readyState = 1; this.onopen?.(); }
+    reply(obj) { this.onmessage?.({ data: JSON.stringify(obj) }); }
+    die(code = 1006) { this.readyState = 3; this.onclose?.({ code }); }
+  }
+  return { made, FakeWebSocket };
+}
+
+function setup(options = {}) {
+  const { made, FakeWebSocket } = fakeSockets();
+  const connection = new Connection({ url: 'wss://gw.example:7682/osrf-websocket-translator',
+    WebSocket: FakeWebSocket, reconnectBase: 5, reconnectMax: 20, ...options });
+  return { made, connection, session: (svc) => new ClientSession(svc, { connection }) };
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const status = (trace, cls, text, code) => ({ __c: 'osrfMessage', __p: { threadTrace: trace, type: 'STATUS',
+  payload: { __c: cls, __p: { status: text, statusCode: code } } } });
+const result = (trace, content, cls = 'osrfResult', code = '200') => ({ __c: 'osrfMessage', __p: {
+  threadTrace: trace, type: 'RESULT', payload: { __c: cls, __p: { status: 'OK', statusCode: code, content } } } });
+
+test('frames are built as opensrf.js builds them', async () => {
+  OpenSRF.tz = 'America/New_York';
+  const { made, session } = setup();
+  const ses = session('opensrf.math');
+  assert.match(ses.thread, /^0\.\d+\d{13}$/);
+  ses.connect();
+  ses.request('add', 2, 3).send();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status('0', 'osrfConnectStatus', 'Connection Successful', '200')] });
+  ses.disconnect();
+  assert.deepEqual(made[0].sent, [
+    `{"service":"opensrf.math","thread":"${ses.thread}","osrf_msg":[{"__c":"osrfMessage","__p":`
+      + '{"threadTrace":0,"type":"CONNECT","payload":"null","locale":"en-US","tz":"America/New_York"}}]}',
+    `{"service":"opensrf.math","thread":"${ses.thread}","osrf_msg":[{"__c":"osrfMessage","__p":`
+      + '{"threadTrace":1,"type":"REQUEST","payload":{"__c":"osrfMethod","__p":{"method":"add","params":[2,3]}},'
+      + '"locale":"en-US","tz":"America/New_York","api_level":1}}]}',
+    `{"service":"opensrf.math","thread":"${ses.thread}","osrf_msg":[{"__c":"osrfMessage","__p":`
+      + '{"threadTrace":2,"type":"DISCONNECT","payload":"null","locale":"en-US","tz":"America/New_York"}}]}',
+  ]);
+  assert.equal(made.length, 1, 'one socket for everything');
+});
+
+test('threads differ between sessions', () => {
+  const seen = new Set(Array.from({ length: 50 }, newThread));
+  assert.equal(seen.size, 50);
+});
+
+test('results and completion, status codes as strings or numbers', async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  const got = [];
+  let completed = 0;
+  const req = ses.request({ method: 'stream', params: [2],
+    onresponse: (r) => got.push(r.recv().content()), oncomplete: () => completed++ }).send();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, osrf_msg: [result(0, 1, 'osrfResult', 200), result('0', 2)] });
+  made[0].reply({ thread: ses.thread, osrf_msg: [status('0', 'osrfConnectStatus', 'Request Complete', 205)] });
+  assert.deepEqual(got, [1, 2]);
+  assert.equal(completed, 1);
+  assert.deepEqual(await req.results(), [1, 2]);
+  assert.equal(ses.connection.sessions.size, 0, 'a finished stateless session is forgotten');
+});
+
+test("the router's 404 (threadTrace 1) reaches the request on that thread", async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.nope');
+  let error;
+  const req = ses.request({ method: 'x', onerror: (e) => { error = e; } }).send();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status('1', 'osrfServiceException', 'Service Not Found', '404')] });
+  assert.equal(error.status, 404);
+  assert.equal(error.kind, 'service');
+  await assert.rejects(req.results(), /404 Service Not Found/);
+});
+
+test('a method exception goes to onmethoderror, else onerror', () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.math');
+  const calls = [];
+  ses.request({ method: 'div', params: [1, 0], onmethoderror: (r, code, text) => calls.push([r.reqid, code, text]) }).send();
+  ses.request({ method: 'div', params: [1, 0], onerror: (e) => calls.push([e.kind, e.status]) }).send();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfMethodException', 'Division by zero', 500),
+    status(1, 'osrfMethodException', 'Division by zero', '500')] });
+  assert.deepEqual(calls, [[0, 500, 'Division by zero'], ['method', 500]]);
+});
+
+test('partial results are put back together', async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  const req = ses.request('partial').send();
+  made[0].open();
+  const text = JSON.stringify({ list: [1, 2, 3], name: 'größer' });
+  const pieces = [text.slice(0, 5), text.slice(5, 17), text.slice(17)];
+  made[0].reply({ thread: ses.thread, osrf_msg: pieces.map((p) => result(0, p, 'osrfResultPartial', 206)) });
+  made[0].reply({ thread: ses.thread, osrf_msg: [result(0, null, 'osrfResultPartialComplete', '204'),
+    result(0, 'after'), status(0, 'osrfConnectStatus', 'Request Complete', 205)] });
+  assert.deepEqual(await req.results(), [{ list: [1, 2, 3], name: 'größer' }, 'after']);
+});
+
+test('transport_error calls ontransporterror', () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  let got;
+  ses.request({ method: 'a', ontransporterror: (e) => { got = e; } }).send();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, transport_error: true, osrf_msg: [{ __c: 'osrfMessage',
+    __p: { threadTrace: 0, type: 'REQUEST' } }] });
+  assert.equal(got.kind, 'transport');
+  assert.match(got.message, /Service opensrf.test unavailable/);
+});
+
+test('messages wait for the socket; a lost socket fails what was in flight, then reconnects', async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  const errors = [];
+  const inflight = ses.request({ method: 'sleep', onerror: (e) => errors.push(e) }).send();
+  assert.equal(made[0].sent.length, 0, 'queued while connecting');
+  made[0].open();
+  assert.equal(made[0].sent.length, 1, 'sent once open');
+  made[0].die(1006);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /closed \(1006\) with the request in flight/);
+  await assert.rejects(inflight.results(), /in flight/);
+  // the gateway is down: attempts fail; a new request waits, then goes
+  await tick(30);
+  assert.ok(made.length >= 2, 'reconnects after the close');
+  made.at(-1).die(1006);
+  const later = ses.request('whoami').send();
+  await tick(60);
+  const sock = made.at(-1);
+  sock.open();
+  assert.equal(sock.sent.length, 1, 'the queued request goes out on the new socket');
+  sock.reply({ thread: ses.thread, osrf_msg: [result(1, 'w'), status(1, 'osrfConnectStatus', 'Request Complete', 205)] });
+  assert.equal(await later.first(), 'w');
+});
+
+test('a request waiting for an unreachable endpoint fails after connectTimeout', async () => {
+  const { made, session } = setup({ connectTimeout: 40 });
+  const ses = session('opensrf.test');
+  const req = ses.request('whoami').send();
+  made[0].die(1006);
+  await assert.rejects(req.results(), /cannot reach .* within 40 ms/);
+});
+
+test('the async iterator yields results as they come, and throws errors', async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  const req = ses.request('stream', 3);
+  const got = [];
+  const done = (async () => { for await (const r of req) got.push(r); })();
+  made[0].open();
+  for (const n of [1, 2, 3]) { made[0].reply({ thread: ses.thread, osrf_msg: [result(0, n)] }); await tick(); }
+  assert.deepEqual(got, [1, 2, 3]);
+  made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfConnectStatus', 'Request Complete', 205)] });
+  await done;
+  const bad = ses.request('x');
+  const failing = (async () => { for await (const r of bad) got.push(r); })();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status(1, 'osrfMethodException', 'Method [x] not found', 404)] });
+  await assert.rejects(failing, /404 Method \[x\] not found/);
+});
+
+test('a 408 ends a stateful session and fails its requests', async () => {
+  const { made, session } = setup();
+  const ses = session('opensrf.test');
+  const connected = ses.connect();
+  made[0].open();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status('0', 'osrfConnectStatus', 'Connection Successful', '200')] });
+  await connected;
+  assert.equal(ses.state, 0);
+  const req = ses.request('sleep', 10).send();
+  made[0].reply({ thread: ses.thread, osrf_msg: [status('0', 'osrfConnectStatus', 'Disconnected on timeout', '408')] });
+  await assert.rejects(req.results(), /408 Disconnected on timeout/);
+  assert.equal(ses.state, 2);
+});
+
+test('backoff grows, is capped, and has jitter', () => {
+  assert.equal(backoffDelay(0, 250, 10000, () => 1), 250);
+  assert.equal(backoffDelay(3, 250, 10000, () => 1), 2000);
+  assert.equal(backoffDelay(30, 250, 10000, () => 1), 10000);
+  assert.equal(backoffDelay(30, 250, 10000, () => 0), 5000);
+});
