@@ -730,7 +730,8 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 
     if (st == OSRF_ERR_JSON || (st != OSRF_OK && in.thread[0] == '\0')) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OSRFWS02008: %s", in.error);
-        server->close_with(server, st == OSRF_ERR_JSON ? 1007 : 1008, in.error);
+        server->close_with(server, st == OSRF_ERR_JSON ? 1007
+                                   : st == OSRF_ERR_TOO_BIG ? 1009 : 1008, in.error);
         return 0;
     }
     if (st != OSRF_OK) {
