@@ -66,7 +66,7 @@ for my $round (1 .. 3) {
         $c->ws->send_text('not json');
         check('not JSON: close 1007', ($c->ws->read_close(30) // 0) == 1007);
     } elsif ($round == 2) {
-        check('idle close', defined $c->ws->read_close(30));
+        check('idle close', defined $c->ws->read_close(90));
     } else {
         $c->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'stream', [500]);
         close $c->ws->{sock};      # vanishes with replies streaming
