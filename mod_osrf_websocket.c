@@ -72,6 +72,7 @@ typedef struct {
     apr_int64_t max_message;
     apr_interval_time_t ping_interval;
     apr_interval_time_t close_timeout;
+    apr_interval_time_t frame_timeout;
     apr_int64_t max_queued;
     apr_array_header_t *origins;    /* of const char *; NULL = any */
     int compression;                /* permessage-deflate: 1 on, 0 off */
@@ -100,6 +101,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     conf->max_message = UNSET;
     conf->ping_interval = UNSET;
     conf->close_timeout = UNSET;
+    conf->frame_timeout = UNSET;
     conf->max_queued = UNSET;
     conf->compression = UNSET;
     conf->compression_level = UNSET;
@@ -121,6 +123,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->max_message = MERGE(max_message);
     conf->ping_interval = MERGE(ping_interval);
     conf->close_timeout = MERGE(close_timeout);
+    conf->frame_timeout = MERGE(frame_timeout);
     conf->max_queued = MERGE(max_queued);
     conf->origins = add->origins ? add->origins : base->origins;
     conf->compression = MERGE(compression);
@@ -155,6 +158,7 @@ typedef struct {
     apr_uint64_t max_message;
     apr_interval_time_t ping_interval;
     apr_interval_time_t close_timeout;
+    apr_interval_time_t frame_timeout;
     apr_size_t max_queued;
     apr_array_header_t *origins;
     int compression;
@@ -170,6 +174,8 @@ static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
                          ? conf->ping_interval : apr_time_from_sec(30);
     set->close_timeout = conf->close_timeout != UNSET
                          ? conf->close_timeout : apr_time_from_sec(5);
+    set->frame_timeout = conf->frame_timeout != UNSET
+                         ? conf->frame_timeout : apr_time_from_sec(30);
     set->max_queued = conf->max_queued != UNSET
                       ? (apr_size_t)conf->max_queued
                       : (apr_size_t)set->max_message + 1024 * 1024;
@@ -303,6 +309,12 @@ static const char *set_close_timeout(cmd_parms *cmd, void *dconf,
     return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->close_timeout);
 }
 
+static const char *set_frame_timeout(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->frame_timeout);
+}
+
 static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
 {
     ws_dir_conf *conf = dconf;
@@ -361,6 +373,9 @@ static const command_rec ws_commands[] = {
     AP_INIT_TAKE1("WebSocketCloseTimeout", set_close_timeout, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "seconds to wait for the client's close frame"),
+    AP_INIT_TAKE1("WebSocketFrameTimeout", set_frame_timeout, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds a started frame or message may take to arrive (0: no limit)"),
     AP_INIT_TAKE1("WebSocketMaxQueuedBytes", set_max_queued, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "bytes queued for a client before senders wait"),
@@ -429,6 +444,7 @@ struct _WebSocketState {
     apr_time_t last_heard;
     apr_time_t ping_sent;           /* 0: no ping outstanding */
     apr_time_t close_deadline;
+    apr_time_t frame_started;       /* 0: between frames */
     int close_sent;
     int done;                       /* leave the loop and drop TCP */
     int shutdown_seen;
@@ -674,21 +690,26 @@ static struct ws_metrics_slot *CALLBACK srv_metrics(const WebSocketServer *serve
 
 /* --- reader callbacks (connection thread) ---------------------------------- */
 
-/* Fails the connection (RFC 6455 7.1.7): a close frame, then TCP. */
-static void fail_connection(WebSocketState *st, ws_status status, const char *why)
+/* Drops the connection after a close frame with code (RFC 6455 7.1.7). */
+static void close_and_drop(WebSocketState *st, unsigned code, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
-                  "OSRFWS01003: closing with %u: %s",
-                  ws_status_close_code(status), why);
     if (!st->close_sent) {
         ws_metric_add(st->metrics, ws_metric_close(ws_status_close_code(status)), 1);
         apr_thread_mutex_lock(st->lock);
-        st->close_code = ws_status_close_code(status);
+        st->close_code = code;
         apr_cpystrn(st->close_reason, why, sizeof(st->close_reason));
         apr_thread_mutex_unlock(st->lock);
         send_close_frame(st);
     }
     st->done = 1;
+}
+
+static void fail_connection(WebSocketState *st, ws_status status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                  "OSRFWS01003: closing with %u: %s",
+                  ws_status_close_code(status), why);
+    close_and_drop(st, ws_status_close_code(status), why);
 }
 
 /* A compressed message (RSV1) is inflated within the maximum message
@@ -721,6 +742,7 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
 {
     WebSocketState *st = ud;
 
+    st->frame_started = 0;  /* a message ended: the frame timer stops */
     if (is_closing(st))
         return 0;           /* after our close, data is read and dropped */
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
@@ -813,6 +835,12 @@ static void read_available(WebSocketState *st)
             status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
             if (status != WS_OK && status != WS_ERR_STOPPED)
                 fail_connection(st, status, ws_reader_error(st->reader));
+            /* the frame timer runs from the first byte of a frame or
+             * message until it is complete */
+            if (!ws_reader_in_message(st->reader))
+                st->frame_started = 0;
+            else if (!st->frame_started)
+                st->frame_started = st->last_heard;
         }
         apr_brigade_cleanup(st->bb_in);
         if (st->done || !got)
@@ -838,9 +866,19 @@ static void check_stopping(WebSocketState *st)
         request_close(st, WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
-/* Pings a silent client; drops one that stays silent through a ping. */
+/* Pings a silent client; drops one that stays silent through a ping, and
+ * one whose frame does not complete in time (a trickle of bytes would
+ * otherwise hold the child for ever: every byte counts as heard). */
 static void check_timers(WebSocketState *st, apr_time_t now)
 {
+    if (st->frame_started && st->set.frame_timeout > 0 && !st->close_sent
+        && now - st->frame_started >= st->set.frame_timeout) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                      "OSRFWS01015: a frame not completed within %" APR_TIME_T_FMT
+                      " s, closing with 1008", apr_time_sec(st->set.frame_timeout));
+        close_and_drop(st, WS_CLOSE_POLICY, "frame not completed in time");
+        return;
+    }
     if (st->close_sent) {
         if (now >= st->close_deadline) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, st->r,
@@ -868,6 +906,10 @@ static apr_interval_time_t next_timeout(const WebSocketState *st, apr_time_t now
 {
     apr_time_t due = now + WS_STATE_CHECK;
 
+    if (st->frame_started && st->set.frame_timeout > 0) {
+        apr_time_t t = st->frame_started + st->set.frame_timeout;
+        due = t < due ? t : due;
+    }
     if (st->close_sent)
         due = st->close_deadline < due ? st->close_deadline : due;
     else if (st->set.ping_interval > 0) {

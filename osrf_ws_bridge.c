@@ -25,7 +25,9 @@
  *                                 wakes it without any signal;
  *   sessions                      thread -> worker cache;
  *   pending, in_flight            threads with requests in flight, so a
- *                                 lost bus answers each with a STATUS;
+ *                                 lost bus answers each with a STATUS,
+ *                                 and one unanswered past the max
+ *                                 request wait gets a STATUS 408;
  *   abandoned                     requests failed that way, whose replies
  *                                 may still come once the bus is back;
  *   retired                       finished connections' addresses with
@@ -88,6 +90,7 @@ typedef struct {
     char trace[32];
     char xid[OSRF_MAX_XID + 1];
     int requests;
+    apr_time_t since;           /* its latest request */
 } pending_thread;
 
 /* A finished connection's address, watched until its replies are in. */
@@ -271,6 +274,7 @@ static void pending_add(const char *thread, const char *trace, const char *xid,
     for (i = 0; i < bridge.npending; i++)
         if (strcmp(bridge.pending[i].thread, thread) == 0) {
             bridge.pending[i].requests += requests;
+            bridge.pending[i].since = apr_time_now();
             return;
         }
     if (bridge.npending < MAX_IN_FLIGHT) {
@@ -279,6 +283,7 @@ static void pending_add(const char *thread, const char *trace, const char *xid,
         snprintf(p->trace, sizeof(p->trace), "%s", trace);
         strcpy(p->xid, xid);
         p->requests = requests;
+        p->since = apr_time_now();
     }
 }
 
@@ -610,6 +615,48 @@ static void fail_pending(osrf_buf *frame, server_rec *s)
     osrf_buf_reset(frame);
 }
 
+/* A thread whose requests went unanswered past the max request wait (its
+ * service or the router died) gets a STATUS 408 instead of silence; its
+ * cached worker is forgotten, and a reply that still comes is counted off
+ * the abandoned requests. */
+static void expire_pending(osrf_buf *frame, server_rec *s)
+{
+    pending_thread late[MAX_IN_FLIGHT];
+    apr_time_t cutoff = apr_time_now() - apr_time_from_sec(bridge.set.max_request_wait);
+    unsigned long gen;
+    int i, n = 0;
+
+    apr_thread_mutex_lock(bridge.lock);
+    gen = bridge.generation;
+    for (i = 0; bridge.server && i < bridge.npending;) {
+        pending_thread *p = &bridge.pending[i];
+
+        if (p->since > cutoff) {
+            i++;
+            continue;
+        }
+        late[n++] = *p;
+        bridge.in_flight -= p->requests;
+        bridge.abandoned += p->requests;
+        osrf_sessions_remove(&bridge.sessions, p->thread);
+        *p = bridge.pending[--bridge.npending];
+    }
+    if (n)
+        note_gauges();
+    for (i = 0; i < n; i++) {
+        BLOG(s, OSRF_LOG_INFO, late[i].xid,
+             "OSRFWS02017: thread %s: STATUS 408, no reply within the max request wait",
+             late[i].thread);
+        ws_metric_add(bridge.metrics, WS_M_GW_STATUS_408, 1);
+        if (osrf_status_frame(frame, late[i].thread, late[i].trace, 408,
+                              "no reply within the max request wait") == 0)
+            deliver(gen, frame->data, frame->len);
+    }
+    apr_thread_mutex_unlock(bridge.lock);
+    if (n)
+        osrf_buf_reset(frame);
+}
+
 /* The keys the listener blocks on: the current address, the next one,
  * the retired ones.  Waits while there is none worth watching. */
 static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
@@ -677,6 +724,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             malloc_trim(0);
         }
         freeReplyObject(r);
+        expire_pending(&frame, s);
         forget_finished(s);
     }
     apr_thread_exit(thread, APR_SUCCESS);
@@ -849,7 +897,8 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 
     if (st == OSRF_ERR_JSON || (st != OSRF_OK && in.thread[0] == '\0')) {
         BLOG(r->server, OSRF_LOG_INFO, in.xid, "OSRFWS02008: %s", in.error);
-        server->close_with(server, st == OSRF_ERR_JSON ? 1007 : 1008, in.error);
+        server->close_with(server, st == OSRF_ERR_JSON ? 1007
+                                   : st == OSRF_ERR_TOO_BIG ? 1009 : 1008, in.error);
         return 0;
     }
     if (st != OSRF_OK) {
@@ -955,6 +1004,17 @@ EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
 
 /* --- as an Apache module: the config is checked when Apache starts ------- */
 
+/* Apache unloads the module between configuration passes and on restart:
+ * the settings read into its static storage are freed with the pool they
+ * were read for, or every pass leaks them (valgrind: definitely lost). */
+static apr_status_t free_config(void *unused)
+{
+    (void)unused;
+    osrf_config_free(&bridge.cfg);
+    bridge.loaded = 0;
+    return APR_SUCCESS;
+}
+
 static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -969,6 +1029,7 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "OSRFWS02011: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    apr_pool_cleanup_register(pconf, NULL, free_config, apr_pool_cleanup_null);
     return OK;
 }
 

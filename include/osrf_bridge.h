@@ -17,6 +17,10 @@
 #define OSRF_MAX_SERVICE    128
 #define OSRF_MAX_ADDRESS    256
 #define OSRF_JSON_DEPTH     1024   /* fleshed Evergreen objects nest deep */
+/* json-c spends about 80 bytes on each value it parses, so an 8 MB frame
+ * of [0,0,...] would cost the child over 300 MB: a client frame may hold
+ * this many arrays, objects and elements (about 16 MB once parsed). */
+#define OSRF_MAX_VALUES     200000
 #define OSRF_INGRESS        "mod_osrf_websocket"
 
 /* A growable byte buffer, reused from message to message. */
@@ -61,7 +65,8 @@ typedef enum {
     OSRF_ERR_JSON,          /* not JSON, or not an object: close 1007 */
     OSRF_ERR_INVALID,       /* a rule broken; STATUS 400 if the thread is known */
     OSRF_ERR_LIMIT,         /* a limit reached; STATUS on the thread */
-    OSRF_ERR_NOMEM
+    OSRF_ERR_NOMEM,
+    OSRF_ERR_TOO_BIG        /* over OSRF_MAX_VALUES, not parsed: close 1009 */
 } osrf_status;
 
 /* The result of reading one client frame. */

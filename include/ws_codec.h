@@ -135,7 +135,8 @@ ws_status ws_reader_feed(ws_reader *r, const unsigned char *buf, size_t len);
 /* Why the reader failed, fit for a close reason and a log line. */
 const char *ws_reader_error(const ws_reader *r);
 
-/* 1 while a data message is partly received (for idle decisions). */
+/* 1 while a frame or a data message is partly received (for the frame
+ * timeout and idle decisions). */
 int ws_reader_in_message(const ws_reader *r);
 
 /* --- Opening handshake checks (RFC 6455 section 4.2.1) ----------------- */

@@ -54,6 +54,7 @@
     X(SESSIONS, GAUGE, "sessions_cached", NULL, "stateful sessions (CONNECT) cached")  \
     X(GW_STATUS_400, COUNTER, "gateway_status_total", "400",                          \
       "STATUS errors the gateway itself answered, by code")                           \
+    X(GW_STATUS_408, COUNTER, "gateway_status_total", "408", NULL)                   \
     X(GW_STATUS_503, COUNTER, "gateway_status_total", "503", NULL)                   \
     X(OSRF_STATUS_400, COUNTER, "opensrf_status_total", "400",                        \
       "STATUS errors (>= 400) relayed from OpenSRF, by code")                         \

@@ -249,6 +249,26 @@ static void make_xid(char *out, size_t n)
     snprintf(out, n, "%lu%05lu", (unsigned long)time(NULL), ++counter % 100000);
 }
 
+/* 1 if the frame holds more than OSRF_MAX_VALUES values, counting the
+ * commas, brackets and braces outside strings (an upper bound on what
+ * json-c would allocate), without parsing it. */
+static int too_many_values(const char *p, size_t len)
+{
+    const char *end = p + len;
+    size_t n = 0;
+
+    for (; p < end; p++) {
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+        } else if ((*p == ',' || *p == '[' || *p == '{') && ++n > OSRF_MAX_VALUES) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 osrf_status osrf_client_to_bus(const osrf_identity *id,
                                const osrf_sessions *sessions,
                                const char *frame, size_t len,
@@ -264,6 +284,12 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
     memset(in, 0, sizeof(*in));
     if (tok == NULL)
         return OSRF_ERR_NOMEM;
+    if (too_many_values(frame, len)) {
+        snprintf(in->error, sizeof(in->error), "more than %d JSON values in one message",
+                 OSRF_MAX_VALUES);
+        json_tokener_free(tok);
+        return OSRF_ERR_TOO_BIG;
+    }
     root = json_tokener_parse_ex(tok, frame, (int)len);
     if (root == NULL || json_tokener_get_error(tok) != json_tokener_success
         || (size_t)json_tokener_get_parse_end(tok) != len) {

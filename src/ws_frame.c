@@ -176,7 +176,7 @@ const char *ws_reader_error(const ws_reader *r)
 
 int ws_reader_in_message(const ws_reader *r)
 {
-    return r->in_message;
+    return r->in_message || (r->state != RS_HEAD0 && r->state != RS_FINISHED);
 }
 
 static ws_status fail(ws_reader *r, ws_status st, const char *why)

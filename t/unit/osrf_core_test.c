@@ -152,6 +152,30 @@ static void test_inbound(void)
         }
         free(deep);
     }
+    {
+        /* a frame of many small values is refused before json-c parses
+         * it; the same bytes in one string pass */
+        size_t n = 2 * (OSRF_MAX_VALUES + 1), i;
+        char *many = malloc(n + 200), *p = many;
+        p += sprintf(p, "{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[],\"x\":[");
+        for (i = 0; i < OSRF_MAX_VALUES; i++) {
+            *p++ = '0';
+            *p++ = ',';
+        }
+        strcpy(p, "0]}");
+        is_int(inbound(many, &in, &bus, &act), OSRF_ERR_TOO_BIG,
+               "more than OSRF_MAX_VALUES values: refused unparsed");
+        p = many + sprintf(many, "{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":"
+                           "\"osrfMessage\",\"__p\":{\"type\":\"DISCONNECT\"}}],\"x\":\"");
+        for (i = 0; i < OSRF_MAX_VALUES; i++) {
+            *p++ = ',';
+            *p++ = '[';
+        }
+        strcpy(p, "\\\"\"}");
+        is_int(inbound(many, &in, &bus, &act), OSRF_OK,
+               "commas and brackets inside a string (and an escaped quote) do not count");
+        free(many);
+    }
     osrf_buf_free(&bus);
     osrf_buf_free(&act);
 }

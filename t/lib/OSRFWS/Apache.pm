@@ -115,6 +115,8 @@ sub start {
     wait_for_port($self->{port}, 15)
         or die "apache does not answer on $self->{port}:\n" . $self->error_log;
     wait_for_port($self->{tls_port}, 15) if $self->{tls_port};
+    # the parent listens before it writes its pid file
+    $self->{known_pid} = wait_until(sub { $self->pid }, 10) or die "apache wrote no pid file";
     $self->{started} = 1;
     return $self;
 }
@@ -139,7 +141,7 @@ sub stop {
     my ($self) = @_;
     return unless $self->{started};
     $self->{started} = 0;
-    stop_by_pidfile($self->pidfile, 15);
+    stop_by_pidfile($self->pidfile, 15, undef, $self->{known_pid});
     # children exit with the parent; wait for every one we saw
     wait_until(sub { !grep { pid_alive($_) } @{ $self->{seen_children} // [] } }, 10);
 }

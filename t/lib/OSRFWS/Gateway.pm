@@ -63,6 +63,14 @@ sub osrf  { $_[0]{osrf} }
 sub httpd { $_[0]{httpd} }
 sub url   { $_[0]{httpd}->url('/osrf-websocket-translator') }
 
+# Every process of the stack now: Redis, the test OpenSRF, Apache and its
+# children (to check that none is left once the stack is gone).
+sub pids {
+    my ($self) = @_;
+    return grep { $_ } ($self->redis->pid, $self->httpd->pid, $self->httpd->children,
+                        map { $_->{pid} } @{ $self->osrf->{daemons} });
+}
+
 sub DESTROY {
     my ($self) = @_;
     local $?;

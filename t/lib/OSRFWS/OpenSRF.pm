@@ -54,7 +54,7 @@ sub log { my ($self, $name) = @_; local $/; open my $f, '<', "$self->{dir}/$name
 sub stop {
     my ($self) = @_;
     for my $d (reverse @{ $self->{daemons} }) {
-        stop_by_pidfile($d->{pidfile}, 10);
+        stop_by_pidfile($d->{pidfile}, 10, undef, $d->{pid});
         waitpid($d->{pid}, 0);
     }
     $self->{daemons} = [];

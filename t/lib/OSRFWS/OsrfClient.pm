@@ -71,6 +71,33 @@ sub collect {
     return \%r;
 }
 
+# collect for several threads of this connection at once (collect alone
+# drops other threads' frames): { thread => { results, status } }.
+sub collect_many {
+    my ($self, $threads, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    my %r = map { $_ => { results => [] } } @$threads;
+    my $open = @$threads;
+    while ($open > 0 && time < $deadline) {
+        my $m = $self->{ws}->read_message($deadline - time) or last;
+        last if $m->{opcode} == 8;
+        my $f = eval { $json->decode($m->{payload}) } or next;
+        my $r = $r{ $f->{thread} // '' } or next;
+        for my $msg (@{ $f->{osrf_msg} }) {
+            my $p = $msg->{__p};
+            next if defined $r->{status};
+            if ($p->{type} eq 'RESULT') {
+                push @{ $r->{results} }, $p->{payload}{__p}{content};
+            } elsif ($p->{type} eq 'STATUS') {
+                my $code = $p->{payload}{__p}{statusCode} + 0;
+                ($r->{status} = $code, $open--) if $code >= 205 || $code == 200;
+            }
+        }
+    }
+    $_->{status} //= 'timeout' for values %r;
+    return \%r;
+}
+
 sub call {
     my ($self, $service, $method, $params, %o) = @_;
     my $thread = $o{thread} // new_thread();

@@ -54,6 +54,7 @@ sub start {
     system('redis-server', "$self->{dir}/redis.conf") == 0 or die "redis-server failed";
     wait_until(sub { eval { $self->admin->ping } }, 10)
         or die "redis does not answer on $self->{port}";
+    $self->{known_pid} = $self->pid;
     $self->{started} = 1;
 }
 
@@ -78,7 +79,7 @@ sub stop {
     my ($self) = @_;
     return unless $self->{started};
     $self->{started} = 0;
-    stop_by_pidfile($self->pidfile, 10);
+    stop_by_pidfile($self->pidfile, 10, undef, $self->{known_pid});
 }
 
 # Stop and start again on the same port: every list is lost, as in a real

@@ -78,9 +78,13 @@ sub pid_alive {
 }
 
 # TERM, then KILL after $timeout seconds.  Returns 1 once the process is gone.
+# $known is the pid read when the daemon started: File::Temp removes the
+# temporary directories (pid files included) in an END block, before the
+# objects of a test's file scope are destroyed, so a pid file may be gone
+# while its daemon still runs.
 sub stop_by_pidfile {
-    my ($file, $timeout, $signal) = @_;
-    my $pid = read_pidfile($file) or return 1;
+    my ($file, $timeout, $signal, $known) = @_;
+    my $pid = read_pidfile($file) // $known or return 1;
     kill($signal // 'TERM', $pid);
     return 1 if wait_until(sub { !pid_alive($pid) }, $timeout // 10);
     kill 'KILL', $pid;
