@@ -694,7 +694,7 @@ static struct ws_metrics_slot *CALLBACK srv_metrics(const WebSocketServer *serve
 static void close_and_drop(WebSocketState *st, unsigned code, const char *why)
 {
     if (!st->close_sent) {
-        ws_metric_add(st->metrics, ws_metric_close(ws_status_close_code(status)), 1);
+        ws_metric_add(st->metrics, ws_metric_close(code), 1);
         apr_thread_mutex_lock(st->lock);
         st->close_code = code;
         apr_cpystrn(st->close_reason, why, sizeof(st->close_reason));
