@@ -12,6 +12,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Cwd qw(abs_path);
 use Digest::SHA qw(sha256_hex);
+use HTTP::Tiny;
 use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir read_pidfile pid_alive srcdir);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
@@ -114,8 +115,9 @@ like slurp("$ETC/apache2.conf.osrf-websocket-dist"), qr/# newer/, 'the newer one
 ok apache2ctl('configtest'), 'apache2ctl configtest' or diag slurp("$tmp/apache2ctl.log");
 my $mods = `APACHE_CONFDIR=$ETC apache2ctl -M 2>&1`;
 my @shared = sort $mods =~ /^\s*(\w+) \(shared\)$/mg;
-is_deeply \@shared, [sort qw(mpm_prefork_module authz_core_module mime_module ssl_module
-                             socache_shmcb_module osrf_websocket_module osrf_ws_bridge_module)],
+is_deeply \@shared, [sort qw(mpm_prefork_module authz_core_module mime_module reqtimeout_module
+                             ssl_module socache_shmcb_module osrf_websocket_module
+                             osrf_ws_bridge_module)],
     'only the modules the gateway needs' or diag $mods;
 my $start = sub {
     return system('systemctl', 'start', 'apache2@websockets') == 0 if $systemd;
@@ -134,6 +136,10 @@ for my $tls (1, 0) {
         or diag $@ . slurp('/var/log/apache2-websockets/error.log');
     $c->ws->send_close(1000) if $c;
 }
+my $js = HTTP::Tiny->new(timeout => 10)->get("http://127.0.0.1:$ws/js/opensrf-client.js");
+ok $js->{status} == 200 && $js->{content} =~ /ClientSession/, 'the JavaScript client is served at /js/'
+    or diag "$js->{status} $js->{reason}";
+like $js->{headers}{'content-type'} // '', qr{javascript}, 'as JavaScript';
 my @kids = children_of($pid);
 ok @kids, scalar(@kids) . ' prefork children';
 ok $systemd ? system('systemctl', 'stop', 'apache2@websockets') == 0 : apache2ctl('stop'), 'stop';
