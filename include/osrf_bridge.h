@@ -17,9 +17,9 @@
 #define OSRF_MAX_SERVICE    128
 #define OSRF_MAX_ADDRESS    256
 #define OSRF_JSON_DEPTH     1024   /* fleshed Evergreen objects nest deep */
-/* json-c spends about 80 bytes on each value it parses, so an 8 MB frame
- * of [0,0,...] would cost the child over 300 MB: a client frame may hold
- * this many arrays, objects and elements (about 16 MB once parsed). */
+/* A client frame may hold this many arrays, objects and elements: the
+ * gateway builds nothing from a frame, but the OpenSRF service it goes to
+ * parses every value into an object (an 8 MB [0,0,...] is 4 M of them). */
 #define OSRF_MAX_VALUES     200000
 #define OSRF_INGRESS        "mod_osrf_websocket"
 
@@ -111,9 +111,5 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
 /* A STATUS error for the client on a thread (empty thread: none). */
 int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,
                       int code, const char *text);
-
-/* The value of a JSON string token (quotes included) into out; 0 on
- * success, -1 if malformed or too long. */
-int osrf_json_string(const char *tok, size_t len, char *out, size_t outlen);
 
 #endif /* OSRF_BRIDGE_H */

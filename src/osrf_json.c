@@ -1,5 +1,6 @@
 /*
- * osrf_json.c - the JSON span scanner (see osrf_json.h).
+ * osrf_json.c - the JSON span scanner (see osrf_json.h): one checking
+ * pass over a message, then walks that only find where values end.
  */
 #include <string.h>
 
@@ -140,63 +141,216 @@ const char *osrf_json_skip(const char *p, const char *end, int max_depth)
     }
 }
 
-int osrf_json_get(osrf_span obj, const char *key, osrf_span *value)
+/* --- walking JSON already checked ----------------------------------------- */
+
+/* Past the string whose opening quote is at p. */
+static const char *end_of_string(const char *p, const char *end)
 {
-    const char *p = skip_ws(obj.p, obj.p + obj.n), *end = obj.p + obj.n;
-    size_t klen = strlen(key);
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\')
+            p++;
+    }
+    return NULL;
+}
 
-    if (p >= end || *p != '{')
-        return 0;
-    for (p++;;) {
-        const char *k, *kend, *v;
+/* Past the value at p, finding only where it ends: on checked JSON a
+ * bracket count does, without checking the grammar or UTF-8 again. */
+static const char *end_of_value(const char *p, const char *end)
+{
+    int depth = 0;
 
-        p = skip_ws(p, end);
-        if (p >= end || *p != '"')
-            return 0;
-        k = p;
-        if ((p = kend = skip_string(p, end)) == NULL)
-            return 0;
-        p = skip_ws(p, end);
-        if (p >= end || *p != ':')
-            return 0;
-        v = skip_ws(p + 1, end);
-        if ((p = osrf_json_skip(v, end, 4096)) == NULL)
-            return 0;
-        if ((size_t)(kend - k) == klen + 2 && memcmp(k + 1, key, klen) == 0) {
-            value->p = v;
-            value->n = (size_t)(p - v);
-            return 1;
+    p = skip_ws(p, end);
+    while (p < end) {
+        switch (*p) {
+        case '"':
+            if ((p = end_of_string(p, end)) == NULL || depth == 0)
+                return p;
+            continue;
+        case '{':
+        case '[':
+            depth++;
+            break;
+        case '}':
+        case ']':
+            if (depth == 0)
+                return p;       /* a scalar ended by its container */
+            if (--depth == 0)
+                return p + 1;
+            break;
+        case ',':
+        case ':':
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            if (depth == 0)
+                return p;
+            break;
         }
-        p = skip_ws(p, end);
-        if (p >= end || *p != ',')
-            return 0;
         p++;
     }
+    return depth == 0 ? p : NULL;
+}
+
+/* Where the next member or element of the container c begins: after its
+ * opening bracket the first time (cursor NULL), else after the comma
+ * that follows the cursor; NULL when there is none. */
+static const char *next_item(osrf_span c, const char *cursor, char open)
+{
+    const char *end = c.p + c.n, *p = skip_ws(cursor ? cursor : c.p, end);
+
+    if (p >= end || *p != (cursor ? ',' : open))
+        return NULL;
+    p = skip_ws(p + 1, end);
+    return p < end && *p != (open == '{' ? '}' : ']') ? p : NULL;
+}
+
+int osrf_json_member(osrf_span obj, const char **cursor, osrf_span *key, osrf_span *value)
+{
+    const char *end = obj.p + obj.n, *p = next_item(obj, *cursor, '{'), *v;
+
+    if (p == NULL || *p != '"' || (v = end_of_string(p, end)) == NULL)
+        return 0;
+    key->p = p;
+    key->n = (size_t)(v - p);
+    v = skip_ws(v, end);
+    if (v >= end || *v != ':')
+        return 0;
+    v = skip_ws(v + 1, end);
+    if ((p = end_of_value(v, end)) == NULL || p == v)
+        return 0;
+    value->p = v;
+    value->n = (size_t)(p - v);
+    *cursor = p;
+    return 1;
+}
+
+int osrf_json_key_is(osrf_span key, const char *name)
+{
+    char plain[64];
+
+    if (memchr(key.p, '\\', key.n) == NULL)
+        return osrf_json_is_string(key, name);
+    return osrf_json_unescape(key, plain, sizeof(plain)) == 0 && strcmp(plain, name) == 0;
+}
+
+int osrf_json_get(osrf_span obj, const char *key, osrf_span *value)
+{
+    const char *cursor = NULL;
+    osrf_span k;
+
+    while (osrf_json_member(obj, &cursor, &k, value))
+        if (osrf_json_key_is(k, key))
+            return 1;
+    return 0;
 }
 
 int osrf_json_next(osrf_span arr, const char **cursor, osrf_span *elem)
 {
-    const char *end = arr.p + arr.n, *p, *e;
+    const char *p = next_item(arr, *cursor, '['), *e;
 
-    if (*cursor == NULL) {
-        p = skip_ws(arr.p, end);
-        if (p >= end || *p != '[')
-            return 0;
-        p = skip_ws(p + 1, end);
-        if (p < end && *p == ']')
-            return 0;
-    } else {
-        p = skip_ws(*cursor, end);
-        if (p >= end || *p != ',')
-            return 0;
-        p = skip_ws(p + 1, end);
-    }
-    if ((e = osrf_json_skip(p, end, 4096)) == NULL)
+    if (p == NULL || (e = end_of_value(p, arr.p + arr.n)) == NULL || e == p)
         return 0;
     elem->p = p;
     elem->n = (size_t)(e - p);
     *cursor = e;
     return 1;
+}
+
+static int hex4(const char *p)
+{
+    int v = 0, i;
+
+    for (i = 0; i < 4; i++) {
+        char c = p[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    return v;
+}
+
+static size_t put_utf8(char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+int osrf_json_unescape(osrf_span tok, char *out, size_t outlen)
+{
+    const char *p, *end;
+    size_t n = 0;
+
+    if (tok.n < 2 || tok.p[0] != '"' || tok.p[tok.n - 1] != '"' || outlen == 0)
+        return -1;
+    p = tok.p + 1;
+    end = tok.p + tok.n - 1;
+    while (p < end) {
+        char one[4];
+        size_t k = 1;
+
+        if (*p != '\\') {
+            one[0] = *p++;
+        } else if (p + 1 < end && p[1] != 'u') {
+            const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+            const char *at = strchr(from, p[1]);
+
+            if (at == NULL || p[1] == '\0')
+                return -1;
+            one[0] = to[at - from];
+            p += 2;
+        } else {
+            long cp = p + 6 <= end ? hex4(p + 2) : -1;
+
+            p += 6;
+            if (cp >= 0xd800 && cp < 0xdc00) {  /* a surrogate pair */
+                long lo = p + 6 <= end && p[0] == '\\' && p[1] == 'u' ? hex4(p + 2) : -1;
+
+                if (lo < 0xdc00 || lo > 0xdfff)
+                    return -1;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return -1;
+            }
+            if (cp <= 0)                /* malformed, or \u0000 */
+                return -1;
+            k = put_utf8(one, (unsigned long)cp);
+        }
+        if (n + k >= outlen)
+            return -1;
+        memcpy(out + n, one, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return 0;
 }
 
 int osrf_json_is_string(osrf_span v, const char *s)

@@ -2,10 +2,11 @@
  * osrf_translate.c - client frames to bus messages and back
  * (osrf_bridge.h; the wire facts are PROTOCOL.md's).
  *
- * Inbound frames are small and must be checked and stamped, so they are
- * parsed with json-c.  Outbound bus messages may be megabytes: only their
- * envelope and each message's type and status are looked at, with the
- * span scanner, and the body is copied through as it came.
+ * Both ways with the span scanner (osrf_json.h): a message is checked
+ * once, then only the members routing needs are found and nothing is
+ * built.  A client frame is copied onto the bus compact, each message's
+ * __p stamped with our ingress; a bus message's body (megabytes, at
+ * times) goes to the client as the bytes it came as.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,43 @@ int osrf_sessions_add(osrf_sessions *s, const char *thread, const char *worker)
     return 0;
 }
 
+/* --- JSON out ------------------------------------------------------------ */
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+static int only_space(const char *p, const char *end)
+{
+    return skip_space(p, end) == end;
+}
+
+/* Appends the checked JSON value v without the white space between its
+ * tokens: what json-c's plain output was, without building the tree. */
+static int append_compact(osrf_buf *b, osrf_span v)
+{
+    const char *p = v.p, *end = v.p + v.n, *run = p;
+
+    while (p < end) {
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            p++;
+        } else if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            if (osrf_buf_append(b, run, (size_t)(p - run)) < 0)
+                return -1;
+            run = p = skip_space(p, end);
+        } else {
+            p++;
+        }
+    }
+    return osrf_buf_append(b, run, (size_t)(end - run));
+}
+
 /* --- client -> bus ------------------------------------------------------ */
 
 static int plain_service_name(const char *s)
@@ -133,58 +171,94 @@ static osrf_status invalid(osrf_inbound *in, const char *why)
     return OSRF_ERR_INVALID;
 }
 
-static const char *string_member(json_object *obj, const char *key)
+/* A member that must be a string, unescaped into out: 1 if present and
+ * it fits, 0 if absent (or not a string), -1 if it does not fit. */
+static int string_member(osrf_span v, char *out, size_t outlen)
 {
-    json_object *v;
-
-    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    if (v.p == NULL || v.p[0] != '"')
+        return 0;
+    return osrf_json_unescape(v, out, outlen) == 0 ? 1 : -1;
 }
 
 /* threadTrace as a string: opensrf.js sends its request counter as a JSON
- * number, OpenSRF's C code a string; json-c prints an integer for us. */
-static const char *trace_member(json_object *obj)
+ * number, OpenSRF's C code a string; an integer is kept as written. */
+static void trace_member(osrf_span v, char *out, size_t outlen)
 {
-    json_object *v;
+    size_t digits;
 
-    if (!json_object_object_get_ex(obj, "threadTrace", &v))
-        return NULL;
-    if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int))
-        return json_object_get_string(v);
-    return NULL;
+    if (v.p == NULL)
+        return;
+    if (v.p[0] == '"') {
+        if (osrf_json_unescape(v, out, outlen) < 0)
+            out[0] = '\0';
+        return;
+    }
+    for (digits = v.p[0] == '-' ? 1 : 0;
+         digits < v.n && v.p[digits] >= '0' && v.p[digits] <= '9'; digits++)
+        ;
+    if (digits == v.n && v.n > 0 && v.n < outlen) {
+        memcpy(out, v.p, v.n);
+        out[v.n] = '\0';
+    }
+}
+
+/* The last member of obj named each of names (a client's duplicate key
+ * means what the service's parser will take: the last). */
+static void members(osrf_span obj, const char *const *names, osrf_span *values)
+{
+    const char *cursor = NULL;
+    osrf_span k, v;
+    int i;
+
+    for (i = 0; names[i]; i++)
+        values[i].p = NULL, values[i].n = 0;
+    while (osrf_json_member(obj, &cursor, &k, &v))
+        for (i = 0; names[i]; i++)
+            if (osrf_json_key_is(k, names[i]))
+                values[i] = v;
 }
 
 /* The first message's threadTrace, for a STATUS answer to a frame refused
  * before its messages are read (a bad service name, log_xid). */
-static void first_trace(json_object *root, osrf_inbound *in)
+static void first_trace(osrf_span msgs, osrf_inbound *in)
 {
-    json_object *msgs, *p;
-    const char *trace;
+    static const char *const m_names[] = { "__p", NULL }, *const p_names[] = { "threadTrace", NULL };
+    const char *cursor = NULL;
+    osrf_span m, p, trace;
 
-    if (json_object_object_get_ex(root, "osrf_msg", &msgs)
-        && json_object_is_type(msgs, json_type_array)
-        && json_object_array_length(msgs) > 0
-        && json_object_object_get_ex(json_object_array_get_idx(msgs, 0), "__p", &p)
-        && (trace = trace_member(p)) != NULL && strlen(trace) < sizeof(in->trace))
-        strcpy(in->trace, trace);
+    if (msgs.p == NULL || msgs.p[0] != '[' || !osrf_json_next(msgs, &cursor, &m)
+        || m.p[0] != '{')
+        return;
+    members(m, m_names, &p);
+    if (p.p == NULL || p.p[0] != '{')
+        return;
+    members(p, p_names, &trace);
+    trace_member(trace, in->trace, sizeof(in->trace));
 }
 
 /* Appends "[IP] [] SERVICE METHOD PARAMS" for a REQUEST, params redacted
- * for log_protect methods; json-c's serialisation escapes control bytes. */
+ * for log_protect methods (and for a method too long to read). */
 static void activity_line(const osrf_identity *id, const char *service,
-                          json_object *payload, osrf_buf *activity)
+                          osrf_span payload, osrf_buf *activity)
 {
-    json_object *p, *params;
-    const char *method;
+    static const char *const pay_names[] = { "__p", NULL },
+                      *const names[] = { "method", "params", NULL };
+    char method[256];
     const char *const *prot;
-    int redact = 0;
+    osrf_span p, mp[2];
+    int redact = 0, read;
 
-    if (activity == NULL || !json_object_object_get_ex(payload, "__p", &p))
+    if (activity == NULL || payload.p[0] != '{')
         return;
-    method = string_member(p, "method");
-    if (method == NULL || !printable(method))
-        method = "(unreadable method)";
+    members(payload, pay_names, &p);
+    if (p.p == NULL || p.p[0] != '{')
+        return;
+    members(p, names, mp);
+    read = string_member(mp[0], method, sizeof(method));
+    if (read <= 0 || !printable(method)) {
+        redact = read < 0;
+        strcpy(method, "(unreadable method)");
+    }
     for (prot = id->log_protect; prot && *prot; prot++)
         if (strncmp(method, *prot, strlen(*prot)) == 0)
             redact = 1;
@@ -197,48 +271,76 @@ static void activity_line(const osrf_identity *id, const char *service,
     osrf_buf_puts(activity, " ");
     if (redact)
         osrf_buf_puts(activity, "**PARAMS REDACTED**");
-    else if (json_object_object_get_ex(p, "params", &params))
-        osrf_buf_puts(activity, json_object_to_json_string_ext(
-                          params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    else if (mp[1].p)
+        append_compact(activity, mp[1]);
     osrf_buf_puts(activity, "\n");
 }
 
-/* Checks and stamps each osrfMessage; counts what the bridge must track. */
-static osrf_status read_messages(const osrf_identity *id, const char *service,
-                                 json_object *msgs, osrf_inbound *in,
-                                 osrf_buf *activity)
+/* Appends the message's __p with our ingress as its last member, any the
+ * client put there dropped. */
+static int append_stamped(osrf_buf *bus, osrf_span p)
 {
-    size_t i, n = json_object_array_length(msgs);
+    const char *cursor = NULL;
+    osrf_span k, v;
 
-    if (n == 0)
-        return invalid(in, "osrf_msg is empty");
-    for (i = 0; i < n; i++) {
-        json_object *m = json_object_array_get_idx(msgs, i), *p, *payload;
-        const char *cls = json_object_is_type(m, json_type_object)
-                          ? string_member(m, "__c") : NULL;
-        const char *type;
-
-        if (cls == NULL || strcmp(cls, "osrfMessage") != 0
-            || !json_object_object_get_ex(m, "__p", &p)
-            || !json_object_is_type(p, json_type_object))
-            return invalid(in, "osrf_msg holds something other than an osrfMessage");
-        type = string_member(p, "type");
-        if (type == NULL)
-            return invalid(in, "osrfMessage without a type");
-        if (strcmp(type, "REQUEST") == 0) {
-            in->requests++;
-            if (json_object_object_get_ex(p, "payload", &payload))
-                activity_line(id, service, payload, activity);
-        } else if (strcmp(type, "CONNECT") == 0) {
-            in->connect = 1;
-        } else if (strcmp(type, "DISCONNECT") == 0) {
-            in->disconnect = 1;
-        } else {
-            return invalid(in, "message type a client may not send");
-        }
-        json_object_object_add(p, "ingress", json_object_new_string(OSRF_INGRESS));
+    osrf_buf_puts(bus, "{");
+    while (osrf_json_member(p, &cursor, &k, &v)) {
+        if (osrf_json_key_is(k, "ingress"))
+            continue;
+        osrf_buf_append(bus, k.p, k.n);
+        osrf_buf_puts(bus, ":");
+        append_compact(bus, v);
+        osrf_buf_puts(bus, ",");
     }
-    return OSRF_OK;
+    return osrf_buf_puts(bus, "\"ingress\":\"" OSRF_INGRESS "\"}");
+}
+
+/* Checks one osrfMessage, counts what the bridge must track, and appends
+ * it, stamped, to the bus message. */
+static osrf_status read_message(const osrf_identity *id, const char *service,
+                                osrf_span m, osrf_inbound *in,
+                                osrf_buf *bus, osrf_buf *activity)
+{
+    static const char *const m_names[] = { "__c", "__p", NULL },
+                      *const p_names[] = { "type", "payload", NULL };
+    const char *cursor = NULL;
+    osrf_span mv[2], pv[2], k, v;
+    int first = 1;
+
+    if (m.p[0] != '{')
+        return invalid(in, "osrf_msg holds something other than an osrfMessage");
+    members(m, m_names, mv);
+    if (mv[0].p == NULL || !osrf_json_is_string(mv[0], "osrfMessage")
+        || mv[1].p == NULL || mv[1].p[0] != '{')
+        return invalid(in, "osrf_msg holds something other than an osrfMessage");
+    members(mv[1], p_names, pv);
+    if (pv[0].p == NULL || pv[0].p[0] != '"')
+        return invalid(in, "osrfMessage without a type");
+    if (osrf_json_is_string(pv[0], "REQUEST")) {
+        in->requests++;
+        if (pv[1].p)
+            activity_line(id, service, pv[1], activity);
+    } else if (osrf_json_is_string(pv[0], "CONNECT")) {
+        in->connect = 1;
+    } else if (osrf_json_is_string(pv[0], "DISCONNECT")) {
+        in->disconnect = 1;
+    } else {
+        return invalid(in, "message type a client may not send");
+    }
+
+    osrf_buf_puts(bus, "{");
+    while (osrf_json_member(m, &cursor, &k, &v)) {
+        if (!first)
+            osrf_buf_puts(bus, ",");
+        first = 0;
+        osrf_buf_append(bus, k.p, k.n);
+        osrf_buf_puts(bus, ":");
+        if (osrf_json_key_is(k, "__p"))
+            append_stamped(bus, v);
+        else
+            append_compact(bus, v);
+    }
+    return osrf_buf_puts(bus, "}") < 0 ? OSRF_ERR_NOMEM : OSRF_OK;
 }
 
 /* A log_xid made when the client sent none: time and pid, as OpenSRF's. */
@@ -250,8 +352,7 @@ static void make_xid(char *out, size_t n)
 }
 
 /* 1 if the frame holds more than OSRF_MAX_VALUES values, counting the
- * commas, brackets and braces outside strings (an upper bound on what
- * json-c would allocate), without parsing it. */
+ * commas, brackets and braces outside strings, without parsing it. */
 static int too_many_values(const char *p, size_t len)
 {
     const char *end = p + len;
@@ -269,166 +370,133 @@ static int too_many_values(const char *p, size_t len)
     return 0;
 }
 
+/* The envelope: to, from, thread, osrf_xid, then the body. */
+static void start_envelope(const osrf_identity *id, const char *worker,
+                           const char *service, osrf_span thread, const char *xid,
+                           osrf_buf *bus)
+{
+    osrf_buf_reset(bus);
+    osrf_buf_puts(bus, "{\"to\":\"");
+    if (worker) {
+        osrf_buf_puts(bus, worker);
+    } else {
+        osrf_buf_puts(bus, "opensrf:service:_:_:");
+        osrf_buf_puts(bus, service);
+    }
+    osrf_buf_puts(bus, "\",\"from\":\"");
+    osrf_buf_puts(bus, id->address);
+    osrf_buf_puts(bus, "\",\"thread\":");
+    osrf_buf_append(bus, thread.p, thread.n);
+    osrf_buf_puts(bus, ",\"osrf_xid\":\"");
+    for (; *xid; xid++) {           /* printable: only these need escaping */
+        if (*xid == '"' || *xid == '\\')
+            osrf_buf_puts(bus, "\\");
+        osrf_buf_append(bus, xid, 1);
+    }
+    osrf_buf_puts(bus, "\",\"body\":[");
+}
+
 osrf_status osrf_client_to_bus(const osrf_identity *id,
                                const osrf_sessions *sessions,
                                const char *frame, size_t len,
                                osrf_inbound *in, osrf_buf *bus,
                                osrf_buf *activity)
 {
-    json_tokener *tok = json_tokener_new_ex(OSRF_JSON_DEPTH);
-    json_object *root, *msgs, *wire;
-    const char *thread, *service, *xid, *worker;
-    char made_xid[32];
-    osrf_status st;
+    static const char *const names[] = { "thread", "service", "log_xid", "osrf_msg", NULL };
+    osrf_span whole = { frame, len }, v[4], m;
+    const char *end, *worker, *cursor = NULL;
+    char service[OSRF_MAX_SERVICE + 2];
+    int has_service, has_xid, nmsgs = 0;
+    osrf_status st = OSRF_OK;
 
     memset(in, 0, sizeof(*in));
-    if (tok == NULL)
-        return OSRF_ERR_NOMEM;
     if (too_many_values(frame, len)) {
         snprintf(in->error, sizeof(in->error), "more than %d JSON values in one message",
                  OSRF_MAX_VALUES);
-        json_tokener_free(tok);
         return OSRF_ERR_TOO_BIG;
     }
-    root = json_tokener_parse_ex(tok, frame, (int)len);
-    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success
-        || (size_t)json_tokener_get_parse_end(tok) != len) {
-        snprintf(in->error, sizeof(in->error), "not JSON: %s",
-                 json_tokener_error_desc(json_tokener_get_error(tok)));
-        json_tokener_free(tok);
-        json_object_put(root);
+    end = osrf_json_skip(frame, frame + len, OSRF_JSON_DEPTH);
+    if (end == NULL || !only_space(end, frame + len)) {
+        snprintf(in->error, sizeof(in->error), "not JSON (or nested over %d deep)",
+                 OSRF_JSON_DEPTH);
         return OSRF_ERR_JSON;
     }
-    json_tokener_free(tok);
-    if (!json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
+    whole.p = skip_space(whole.p, end);
+    if (*whole.p != '{') {
         snprintf(in->error, sizeof(in->error), "not a JSON object");
         return OSRF_ERR_JSON;
     }
+    members(whole, names, v);
 
-    thread = string_member(root, "thread");
-    if (thread == NULL || thread[0] == '\0' || strlen(thread) > OSRF_MAX_THREAD
-        || !printable(thread)) {
-        st = invalid(in, "thread missing, over 64 characters or not printable");
-        goto done;
+    if (string_member(v[0], in->thread, sizeof(in->thread)) <= 0
+        || in->thread[0] == '\0' || !printable(in->thread)) {
+        in->thread[0] = '\0';
+        return invalid(in, "thread missing, over 64 characters or not printable");
     }
-    strcpy(in->thread, thread);
-    first_trace(root, in);
+    first_trace(v[3], in);
 
-    service = string_member(root, "service");
-    worker = osrf_sessions_find(sessions, thread);
-    if (service == NULL && worker == NULL) {
-        st = invalid(in, "no service named");
-        goto done;
+    has_service = string_member(v[1], service, sizeof(service));
+    worker = osrf_sessions_find(sessions, in->thread);
+    if (has_service <= 0 && worker == NULL)
+        return invalid(in, has_service < 0 ? "service is not a plain service name"
+                                           : "no service named");
+    if (has_service && (has_service < 0 || !plain_service_name(service)))
+        return invalid(in, "service is not a plain service name");
+    has_xid = string_member(v[2], in->xid, sizeof(in->xid));
+    if (has_xid < 0 || (has_xid > 0 && !printable(in->xid))) {
+        in->xid[0] = '\0';
+        return invalid(in, "log_xid over 64 characters or not printable");
     }
-    if (service != NULL && !plain_service_name(service)) {
-        st = invalid(in, "service is not a plain service name");
-        goto done;
-    }
-    xid = string_member(root, "log_xid");
-    if (xid != NULL && (strlen(xid) > OSRF_MAX_XID || !printable(xid))) {
-        st = invalid(in, "log_xid over 64 characters or not printable");
-        goto done;
-    }
-    if (xid == NULL || xid[0] == '\0') {
-        make_xid(made_xid, sizeof(made_xid));
-        xid = made_xid;
-    }
-    strcpy(in->xid, xid);
-    if (!json_object_object_get_ex(root, "osrf_msg", &msgs)
-        || !json_object_is_type(msgs, json_type_array)) {
-        st = invalid(in, "osrf_msg is not an array");
-        goto done;
-    }
-    st = read_messages(id, service ? service : "", msgs, in, activity);
-    if (st != OSRF_OK)
-        goto done;
+    if (in->xid[0] == '\0')
+        make_xid(in->xid, sizeof(in->xid));
+    if (v[3].p == NULL || v[3].p[0] != '[')
+        return invalid(in, "osrf_msg is not an array");
 
-    snprintf(in->recipient, sizeof(in->recipient), "%s",
-             worker ? worker : id->router_key);
-    wire = json_object_new_object();
-    if (worker) {
-        json_object_object_add(wire, "to", json_object_new_string(worker));
-    } else {
-        char to[OSRF_MAX_SERVICE + 32];
-        snprintf(to, sizeof(to), "opensrf:service:_:_:%s", service);
-        json_object_object_add(wire, "to", json_object_new_string(to));
+    start_envelope(id, worker, service, v[0], in->xid, bus);
+    while (st == OSRF_OK && osrf_json_next(v[3], &cursor, &m)) {
+        if (nmsgs++ > 0)
+            osrf_buf_puts(bus, ",");
+        st = read_message(id, has_service > 0 ? service : "", m, in, bus, activity);
     }
-    json_object_object_add(wire, "from", json_object_new_string(id->address));
-    json_object_object_add(wire, "thread", json_object_new_string(thread));
-    json_object_object_add(wire, "osrf_xid", json_object_new_string(xid));
-    json_object_object_add(wire, "body", json_object_get(msgs));
-    osrf_buf_reset(bus);
-    if (osrf_buf_puts(bus, json_object_to_json_string_ext(
-            wire, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+    if (st == OSRF_OK && nmsgs == 0)
+        st = invalid(in, "osrf_msg is empty");
+    if (st == OSRF_OK && osrf_buf_puts(bus, "]}") < 0)
         st = OSRF_ERR_NOMEM;
-    json_object_put(wire);
-done:
-    json_object_put(root);
+    if (st == OSRF_OK)
+        snprintf(in->recipient, sizeof(in->recipient), "%s",
+                 worker ? worker : id->router_key);
     return st;
 }
 
 /* --- bus -> client -------------------------------------------------------- */
-
-static int only_space(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    return p == end;
-}
-
-/* One whole JSON value of exactly len bytes, or NULL. */
-static json_object *parse_n(const char *text, size_t len)
-{
-    json_tokener *tok = json_tokener_new_ex(OSRF_JSON_DEPTH);
-    json_object *v;
-
-    if (tok == NULL)
-        return NULL;
-    v = json_tokener_parse_ex(tok, text, (int)len);
-    if (v != NULL && (json_tokener_get_error(tok) != json_tokener_success
-                      || (size_t)json_tokener_get_parse_end(tok) != len)) {
-        json_object_put(v);
-        v = NULL;
-    }
-    json_tokener_free(tok);
-    return v;
-}
-
-int osrf_json_string(const char *tok, size_t len, char *out, size_t outlen)
-{
-    json_object *v = parse_n(tok, len);
-    int rc = -1;
-
-    if (v && json_object_is_type(v, json_type_string)
-        && (size_t)json_object_get_string_len(v) < outlen) {
-        memcpy(out, json_object_get_string(v), json_object_get_string_len(v) + 1);
-        rc = 0;
-    }
-    json_object_put(v);
-    return rc;
-}
 
 /* Reads type and status of each message in the body.  A bounced message
  * (transport_error) carries the requests as they were sent: no answer
  * will come to them, so they end here. */
 static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
 {
+    static const char *const m_names[] = { "__p", NULL },
+                      *const p_names[] = { "type", "payload", NULL };
     const char *cursor = NULL;
-    osrf_span m, p, type, payload, pp, code;
+    osrf_span m, p, pv[2], pp, code;
 
     while (osrf_json_next(body, &cursor, &m)) {
         int c;
 
-        if (!osrf_json_get(m, "__p", &p) || !osrf_json_get(p, "type", &type))
+        if (m.p[0] != '{')
             continue;
-        if (bounced && osrf_json_is_string(type, "REQUEST")) {
+        members(m, m_names, &p);
+        if (p.p == NULL || p.p[0] != '{')
+            continue;
+        members(p, p_names, pv);
+        if (pv[0].p == NULL)
+            continue;
+        if (bounced && osrf_json_is_string(pv[0], "REQUEST")) {
             out->completed++;
             continue;
         }
-        if (!osrf_json_is_string(type, "STATUS")
-            || !osrf_json_get(p, "payload", &payload)
-            || !osrf_json_get(payload, "__p", &pp)
+        if (!osrf_json_is_string(pv[0], "STATUS") || pv[1].p == NULL
+            || !osrf_json_get(pv[1], "__p", &pp)
             || !osrf_json_get(pp, "statusCode", &code))
             continue;
         c = osrf_json_int(code);
@@ -443,57 +511,71 @@ static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
     }
 }
 
+/* A body sent as a string holding the JSON array (older OpenSRF): its
+ * text, unescaped into *unwrapped; 0 if it is not one. */
+static int unwrap_body(osrf_span *body, char **unwrapped)
+{
+    const char *end;
+
+    if ((*unwrapped = malloc(body->n)) == NULL
+        || osrf_json_unescape(*body, *unwrapped, body->n) < 0)
+        return 0;
+    body->p = *unwrapped;
+    body->n = strlen(*unwrapped);
+    end = osrf_json_skip(body->p, body->p + body->n, OSRF_JSON_DEPTH);
+    return end != NULL && only_space(end, body->p + body->n);
+}
+
 osrf_status osrf_bus_to_client(const char *msg, size_t len,
                                osrf_outbound *out, osrf_buf *frame)
 {
-    osrf_span whole = { msg, len }, thread, from, xid, body, bounced;
+    static const char *const names[] = { "thread", "from", "osrf_xid", "body",
+                                         "transport_error", NULL };
+    osrf_span whole = { msg, len }, v[5], body;
     const char *end;
     char *unwrapped = NULL;
     osrf_status st = OSRF_OK;
-    int body_ok, bounced_flag;
+    int bounced;
 
     memset(out, 0, sizeof(*out));
     end = osrf_json_skip(msg, msg + len, OSRF_JSON_DEPTH);
-    if (end == NULL || !osrf_json_get(whole, "thread", &thread)
-        || osrf_json_string(thread.p, thread.n, out->thread, sizeof(out->thread)) < 0
-        || !osrf_json_get(whole, "body", &body))
+    if (end == NULL || !only_space(end, msg + len))
         return OSRF_ERR_INVALID;
-    if (osrf_json_get(whole, "from", &from))
-        osrf_json_string(from.p, from.n, out->from, sizeof(out->from));
-
-    /* a body sent as a string holding the JSON array */
-    if (body.n > 0 && body.p[0] == '"') {
-        json_object *s = parse_n(body.p, body.n);
-        if (s && json_object_is_type(s, json_type_string))
-            unwrapped = strdup(json_object_get_string(s));
-        json_object_put(s);
-        if (unwrapped == NULL)
-            return OSRF_ERR_INVALID;
-        body.p = unwrapped;
-        body.n = strlen(unwrapped);
-    }
-    end = osrf_json_skip(body.p, body.p + body.n, OSRF_JSON_DEPTH);
-    body_ok = end != NULL && body.p[0] == '[' && only_space(end, body.p + body.n);
-    if (!body_ok) {
+    members(whole, names, v);
+    body = v[3];
+    if (v[0].p == NULL || osrf_json_unescape(v[0], out->thread, sizeof(out->thread)) < 0
+        || body.p == NULL)
+        return OSRF_ERR_INVALID;
+    if (v[1].p && osrf_json_unescape(v[1], out->from, sizeof(out->from)) < 0)
+        out->from[0] = '\0';
+    if (body.p[0] == '"' && !unwrap_body(&body, &unwrapped)) {
         free(unwrapped);
         return OSRF_ERR_INVALID;
     }
-    bounced_flag = osrf_json_get(whole, "transport_error", &bounced)
-                   && bounced.n == 4 && memcmp(bounced.p, "true", 4) == 0;
-    read_statuses(body, bounced_flag, out);
+    end = skip_space(body.p, body.p + body.n);
+    body.n -= (size_t)(end - body.p);
+    body.p = end;
+    if (body.n == 0 || body.p[0] != '[') {
+        free(unwrapped);
+        return OSRF_ERR_INVALID;
+    }
+    bounced = v[4].n == 4 && memcmp(v[4].p, "true", 4) == 0;
+    read_statuses(body, bounced, out);
 
     osrf_buf_reset(frame);
     osrf_buf_puts(frame, "{\"thread\":");
-    osrf_buf_append(frame, thread.p, thread.n);
+    osrf_buf_append(frame, v[0].p, v[0].n);
     osrf_buf_puts(frame, ",\"log_xid\":");
-    if (osrf_json_get(whole, "osrf_xid", &xid) && xid.n > 0 && xid.p[0] == '"') {
-        osrf_buf_append(frame, xid.p, xid.n);
-        osrf_json_string(xid.p, xid.n, out->xid, sizeof(out->xid));
-    } else
+    if (v[2].p && v[2].p[0] == '"') {
+        osrf_buf_append(frame, v[2].p, v[2].n);
+        if (osrf_json_unescape(v[2], out->xid, sizeof(out->xid)) < 0)
+            out->xid[0] = '\0';
+    } else {
         osrf_buf_puts(frame, "\"\"");
+    }
     osrf_buf_puts(frame, ",\"osrf_msg\":");
     osrf_buf_append(frame, body.p, body.n);
-    if (bounced_flag)
+    if (bounced)
         osrf_buf_puts(frame, ",\"transport_error\":true");
     if (osrf_buf_puts(frame, "}") < 0)
         st = OSRF_ERR_NOMEM;

@@ -59,6 +59,31 @@ static void test_scanner(void)
        "scanner refuses an unterminated string");
     ok(osrf_json_skip("]", "]" + 1, 9) == NULL, "scanner refuses a stray bracket");
     {
+        const char *esc = "\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\"";
+        osrf_span t = { esc, strlen(esc) }, nul = { "\"a\\u0000b\"", 10 },
+                  lone = { "\"\\udc00\"", 8 }, key = { "\"t\\u0079pe\"", 11 };
+        char out[32], tiny[4];
+
+        ok(osrf_json_unescape(t, out, sizeof(out)) == 0
+           && strcmp(out, "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \n") == 0,
+           "unescape: \\u escapes, a surrogate pair, quotes, newline");
+        ok(osrf_json_unescape(nul, out, sizeof(out)) < 0, "unescape refuses \\u0000");
+        ok(osrf_json_unescape(lone, out, sizeof(out)) < 0, "unescape refuses a lone surrogate");
+        ok(osrf_json_unescape(t, tiny, sizeof(tiny)) < 0, "unescape refuses what does not fit");
+        ok(osrf_json_key_is(key, "type"), "a key compares unescaped");
+    }
+    {
+        const char *o = "{ \"a\" : [ 1 , { \"b\" : \"}\" } ] , \"c\" : true }";
+        osrf_span obj = { o, strlen(o) }, k, val;
+        const char *cur = NULL;
+
+        ok(osrf_json_member(obj, &cur, &k, &val) && osrf_json_is_string(k, "a")
+           && val.n == strlen("[ 1 , { \"b\" : \"}\" } ]"), "members: the first, spaces around");
+        ok(osrf_json_member(obj, &cur, &k, &val) && osrf_json_is_string(k, "c")
+           && val.n == 4, "members: a literal ended by the object");
+        ok(!osrf_json_member(obj, &cur, &k, &val), "members: the end");
+    }
+    {
         osrf_span s = { "\"205\"", 5 }, i = { "205", 3 }, bad = { "\"2x\"", 4 };
         ok(osrf_json_int(s) == 205 && osrf_json_int(i) == 205,
            "statusCode as a string or a number compares by value");
@@ -95,6 +120,28 @@ static void test_inbound(void)
     inbound(REQ("opensrf.math", "0.1", "echo", "[\"line\\nbreak\\u0001\"]"), &in, &bus, &act);
     ok(strchr(act.data, '\n') == act.data + act.len - 1 && !strchr(act.data, 1),
        "control characters in params are escaped in the log line");
+
+    inbound(REQ("open-ils.auth", "0.1", "open-ils.\\u0061uth.authenticate.complete",
+                "[\"secret\"]"), &in, &bus, &act);
+    ok(strstr(act.data, "**PARAMS REDACTED**") && !strstr(act.data, "secret"),
+       "a log_protect method written with escapes is redacted too");
+
+    inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+            "\"__p\":{\"ingress\":\"forged\",\"type\":\"REQUEST\",\"in\\u0067ress\":\"x\"}}]}",
+            &in, &bus, &act);
+    ok(!strstr(bus.data, "forged") && !strstr(bus.data, "\"x\"")
+       && strstr(bus.data, "{\"type\":\"REQUEST\",\"ingress\":\"" OSRF_INGRESS "\"}"),
+       "a client's own ingress (escaped or not) is dropped, ours stamped last");
+    is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+                   "\"__p\":{\"type\":\"REQUEST\",\"t\\u0079pe\":\"RESULT\"}}]}", &in, &bus, &act),
+           OSRF_ERR_INVALID, "a duplicate type (escaped) is read as the service will: the last");
+    is_int(inbound(" { \"service\" : \"opensrf.math\" , \"thread\" : \"0.2\" , \"osrf_msg\" : [ { "
+                   "\"__c\" : \"osrfMessage\" , \"__p\" : { \"type\" : \"REQUEST\" , \"payload\" : "
+                   "{ \"__p\" : { \"method\" : \"add\" , \"params\" : [ 1 , \"a b\" ] } } } } ] } ",
+                   &in, &bus, &act), OSRF_OK, "a frame with white space everywhere translates");
+    ok(strstr(bus.data, "\"params\":[1,\"a b\"]") && !strstr(bus.data, "\" :"),
+       "and goes onto the bus compact (strings untouched)");
+    is_str(act.data, "[10.0.0.1] [] opensrf.math add [1,\"a b\"]\n", "its activity line too");
 
     osrf_sessions_add(&sessions, "0.stateful", "opensrf:client:opensrf:localhost:w:1:x");
     inbound(REQ("opensrf.math", "0.stateful", "add", "[1,1]"), &in, &bus, &act);
