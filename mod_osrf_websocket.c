@@ -9,21 +9,33 @@
  * Threads and what they own
  * -------------------------
  * The connection thread (the request's own thread) is the only one that
- * reads or writes the client connection: mod_ssl's state is not safe to
- * use from two threads at once.  It owns the reader, the input and output
- * brigades, the write buffer and every timer.
+ * reads the client connection.  It owns the reader and every timer.
  *
  * Any other thread of the child (a plugin's bus listener) reaches the
- * connection only through send and close.  They share with the
- * connection thread, under ws_state.lock:
+ * connection only through send and close.  Whoever sends a frame also
+ * writes it, so a bus reply goes from the listener straight to the socket
+ * without waking the connection thread.  Two locks, taken in this order:
+ *
+ * ws_state.io guards the client connection itself: its filters, its
+ * bucket allocator and brigades, mod_ssl's state (none of them safe to
+ * use from two threads at once) and the write buffer.  The connection
+ * thread holds it only to fetch what the filters have and to hand the
+ * buckets back, not while it handles a message.  Writers take it with a
+ * trylock: a thread that finds it taken leaves its frame in the outbox,
+ * and every holder looks at the outbox again once it has let go, so
+ * nothing queued stays behind.  While the connection thread waits for io
+ * to read ("reading", atomic), other threads leave their frames to it,
+ * so a thread that sends without pause cannot keep the reader out.
+ *
+ * ws_state.lock guards, shared with every thread:
  *   outbox      finished frames waiting to be written;
  *   closing     a close was asked for (close_code, close_reason);
- *   closed      the connection is over: send and close do nothing.
- * send appends to the outbox and wakes the connection thread through the
- * pollset (apr_pollset_wakeup); the connection thread swaps the outbox
- * with its write buffer under the lock and writes outside it.  While the
- * outbox is over its bound, send from another thread waits on "drained"
- * (back-pressure); send on the connection thread flushes inline instead.
+ *   closed      the connection is over: send and close do nothing;
+ *   broken      a write failed: the connection thread drops the client.
+ * The writer swaps the outbox with the write buffer under lock and writes
+ * outside it.  While the outbox is over its bound, send from another
+ * thread waits on "drained" (back-pressure).  A close asked for by
+ * another thread wakes the connection thread through the pollset.
  *
  * With permessage-deflate, a message is compressed by the thread that
  * sends it, under deflate_lock (which guards the deflate stream and its
@@ -41,8 +53,10 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "http_ssl.h"
 #include "ap_mpm.h"
 
+#include "apr_atomic.h"
 #include "apr_dso.h"
 #include "apr_poll.h"
 #include "apr_portable.h"
@@ -427,7 +441,15 @@ struct _WebSocketState {
     unsigned close_code;
     char close_reason[WS_MAX_CONTROL_PAYLOAD - 1];
     int closed;
+    apr_status_t broken;            /* the failed write's status; 0: none */
     apr_pollset_t *pollset;         /* wakeup is thread-safe */
+
+    /* the client connection, under io */
+    apr_thread_mutex_t *io;
+    volatile apr_uint32_t reading;  /* the connection thread wants io */
+    apr_bucket_brigade *bb_in;
+    apr_bucket_brigade *bb_out;
+    ws_buffer writing;
 
     /* permessage-deflate (pmd NULL when not negotiated) */
     ws_pmd *pmd;
@@ -438,9 +460,7 @@ struct _WebSocketState {
     /* the connection thread only */
     apr_os_thread_t owner;
     ws_reader *reader;
-    apr_bucket_brigade *bb_in;
-    apr_bucket_brigade *bb_out;
-    ws_buffer writing;
+    int tls;                        /* mod_ssl may hold decrypted bytes */
     apr_time_t last_heard;
     apr_time_t ping_sent;           /* 0: no ping outstanding */
     apr_time_t close_deadline;
@@ -505,30 +525,63 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
     return rv;
 }
 
-/* Writes everything queued so far, on the connection thread. */
-static void flush_outbox(WebSocketState *st)
+/* Writes everything queued so far; the caller holds io. */
+static void write_outbox(WebSocketState *st)
 {
     ws_buffer swap;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
+    int over;
 
     apr_thread_mutex_lock(st->lock);
     swap = st->outbox;
     st->outbox = st->writing;
     st->writing = swap;
+    over = st->closed || st->broken;
     apr_thread_cond_broadcast(st->drained);
     apr_thread_mutex_unlock(st->lock);
 
-    if (st->writing.len == 0)
-        return;
-    rv = write_out(st, (const char *)st->writing.data, st->writing.len);
-    ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
+    if (st->writing.len > 0 && !over) {
+        rv = write_out(st, (const char *)st->writing.data, st->writing.len);
+        ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
+    }
     st->writing.len = 0;
     ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, st->r,
-                      "OSRFWS01001: write to client failed, dropping connection");
-        st->done = 1;
+        apr_thread_mutex_lock(st->lock);
+        st->broken = rv;
+        apr_thread_mutex_unlock(st->lock);
+        if (!on_connection_thread(st))
+            apr_pollset_wakeup(st->pollset);
     }
+}
+
+/* Writes the outbox unless another thread holds io; that one looks at
+ * the outbox again after letting go, as this one does. */
+static void flush_outbox(WebSocketState *st)
+{
+    int more = 1, own = on_connection_thread(st);
+
+    while (more && (own || !apr_atomic_read32(&st->reading))
+           && apr_thread_mutex_trylock(st->io) == APR_SUCCESS) {
+        write_outbox(st);
+        apr_thread_mutex_unlock(st->io);
+        apr_thread_mutex_lock(st->lock);
+        more = st->outbox.len > 0 && !st->closed && !st->broken;
+        apr_thread_mutex_unlock(st->lock);
+    }
+}
+
+/* io for the connection thread, ahead of any other thread's frames. */
+static void lock_io_to_read(WebSocketState *st)
+{
+    apr_atomic_set32(&st->reading, 1);
+    apr_thread_mutex_lock(st->io);
+}
+
+static void unlock_io_to_read(WebSocketState *st)
+{
+    apr_thread_mutex_unlock(st->io);
+    apr_atomic_set32(&st->reading, 0);
 }
 
 /* Asks for the closing handshake; the connection thread sends it. */
@@ -664,9 +717,9 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
         return 0;
     if (!(opcode & 0x8))
         ws_metric_add(st->metrics, WS_M_MESSAGES_OUT, 1);
-    if (!own)
-        apr_pollset_wakeup(st->pollset);
-    else if (over)
+    /* on the connection thread, replies to what it is reading go out
+     * together once it has read it all */
+    if (!own || over)
         flush_outbox(st);
     return buffer_size;
 }
@@ -794,58 +847,75 @@ static const ws_reader_callbacks reader_callbacks = {
     on_message, on_ping, NULL, on_close
 };
 
+/* Feeds the reader what one read brought. */
+static void feed_reader(WebSocketState *st)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(st->bb_in);
+         b != APR_BRIGADE_SENTINEL(st->bb_in) && !st->done;
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+        ws_status status;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            st->done = 1;
+            break;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS || len == 0)
+            continue;
+        status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
+        if (status != WS_OK && status != WS_ERR_STOPPED)
+            fail_connection(st, status, ws_reader_error(st->reader));
+        /* the frame timer runs from the first byte of a frame or
+         * message until it is complete */
+        if (!ws_reader_in_message(st->reader))
+            st->frame_started = 0;
+        else if (!st->frame_started)
+            st->frame_started = st->last_heard;
+    }
+}
+
 /* Reads all that is available now: through mod_ssl this includes records
- * already decrypted, which polling the socket would not report. */
+ * already decrypted, which polling the socket would not report.  io is
+ * held to fetch the buckets (reading their lengths makes every one a
+ * plain data bucket) and to hand them back, not while they are handled,
+ * so the listener can write replies meanwhile. */
 static void read_available(WebSocketState *st)
 {
     for (;;) {
-        apr_status_t rv = ap_get_brigade(st->c->input_filters, st->bb_in,
-                                         AP_MODE_READBYTES, APR_NONBLOCK_READ,
-                                         WS_READ_CHUNK);
-        apr_bucket *b;
-        int got = 0;
+        apr_off_t got = 0;
+        apr_status_t rv;
 
-        if (APR_STATUS_IS_EAGAIN(rv))
-            return;
-        if (rv != APR_SUCCESS) {
+        lock_io_to_read(st);
+        rv = ap_get_brigade(st->c->input_filters, st->bb_in, AP_MODE_READBYTES,
+                            APR_NONBLOCK_READ, WS_READ_CHUNK);
+        if (rv == APR_SUCCESS)
+            rv = apr_brigade_length(st->bb_in, 1, &got);
+        unlock_io_to_read(st);
+        if (rv == APR_SUCCESS && got > 0) {
+            ws_metric_add(st->metrics, WS_M_BYTES_IN, (int64_t)got);
+            st->last_heard = apr_time_now();
+            st->ping_sent = 0;
+        }
+        if (rv == APR_SUCCESS)
+            feed_reader(st);
+        lock_io_to_read(st);
+        apr_brigade_cleanup(st->bb_in);
+        unlock_io_to_read(st);
+        flush_outbox(st);   /* replies to what was just read, and what
+                               other threads left while this one read */
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, st->r,
                           "OSRFWS01004: read from client ended");
             st->done = 1;
-            return;
         }
-        for (b = APR_BRIGADE_FIRST(st->bb_in);
-             b != APR_BRIGADE_SENTINEL(st->bb_in) && !st->done;
-             b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t len;
-            ws_status status;
-
-            if (APR_BUCKET_IS_EOS(b)) {
-                st->done = 1;
-                break;
-            }
-            if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS)
-                continue;
-            if (len == 0)
-                continue;
-            got = 1;
-            ws_metric_add(st->metrics, WS_M_BYTES_IN, (int64_t)len);
-            st->last_heard = apr_time_now();
-            st->ping_sent = 0;
-            status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
-            if (status != WS_OK && status != WS_ERR_STOPPED)
-                fail_connection(st, status, ws_reader_error(st->reader));
-            /* the frame timer runs from the first byte of a frame or
-             * message until it is complete */
-            if (!ws_reader_in_message(st->reader))
-                st->frame_started = 0;
-            else if (!st->frame_started)
-                st->frame_started = st->last_heard;
-        }
-        apr_brigade_cleanup(st->bb_in);
-        if (st->done || !got)
+        /* without TLS, a short read leaves nothing in the filters: the
+         * next poll reports the rest */
+        if (rv != APR_SUCCESS || st->done || got == 0
+            || (!st->tls && got < WS_READ_CHUNK))
             return;
-        flush_outbox(st);   /* replies to what was just read go out now */
     }
 }
 
@@ -936,20 +1006,25 @@ static void run_connection(WebSocketState *st)
     while (!st->done) {
         const apr_pollfd_t *out;
         apr_int32_t n;
-        apr_status_t rv;
+        apr_status_t rv, broken;
         apr_time_t now;
+        int send_close;
 
         /* every turn, not only after an interrupted poll: the stop signal
          * may come while this thread is elsewhere, and then no poll sees
          * EINTR (WS_STATE_CHECK bounds what is left of that window) */
         check_stopping(st);
         apr_thread_mutex_lock(st->lock);
-        if (st->closing && !st->close_sent) {
-            apr_thread_mutex_unlock(st->lock);
-            send_close_frame(st);
-        } else {
-            apr_thread_mutex_unlock(st->lock);
+        broken = st->broken;
+        send_close = st->closing && !st->close_sent;
+        apr_thread_mutex_unlock(st->lock);
+        if (broken) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, broken, st->r,
+                          "OSRFWS01001: write to client failed, dropping connection");
+            break;
         }
+        if (send_close)
+            send_close_frame(st);
         flush_outbox(st);
         if (st->done)
             break;
@@ -968,7 +1043,11 @@ static void run_connection(WebSocketState *st)
         }
         check_timers(st, apr_time_now());
     }
-    flush_outbox(st);
+    /* the last frames (our close among them) go out before closed is
+     * set, so this waits for a writer rather than leave them to it */
+    lock_io_to_read(st);
+    write_outbox(st);
+    unlock_io_to_read(st);
 }
 
 /* --- the handshake ------------------------------------------------------ */
@@ -1044,6 +1123,7 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->protocol = st->protocols->nelts
                    ? APR_ARRAY_IDX(st->protocols, 0, const char *) : NULL;
     st->owner = apr_os_thread_current();
+    st->tls = ap_ssl_conn_is_ssl(st->c);
     st->last_heard = apr_time_now();
 
     st->server.size = sizeof(WebSocketServer);
@@ -1069,6 +1149,8 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     rcfg.require_mask = 1;
     st->reader = ws_reader_new(&rcfg, &reader_callbacks, st);
     if (st->reader == NULL
+        || apr_thread_mutex_create(&st->io, APR_THREAD_MUTEX_DEFAULT,
+                                   r->pool) != APR_SUCCESS
         || apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT,
                                    r->pool) != APR_SUCCESS
         || apr_thread_mutex_create(&st->deflate_lock, APR_THREAD_MUTEX_DEFAULT,
@@ -1141,17 +1223,21 @@ static int ws_handler(request_rec *r)
                       "OSRFWS01011: cannot set up the connection");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* a plugin's thread may send as soon as on_connect starts it: its
+     * frames wait in the outbox until the 101 is out */
+    apr_thread_mutex_lock(st->io);
     if (plugin->on_connect) {
         st->plugin_private = plugin->on_connect(&st->server);
         if (st->plugin_private == NULL) {
+            apr_thread_mutex_unlock(st->io);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "OSRFWS01012: the plugin refused the connection");
             ws_metric_add(st->metrics, WS_M_HANDSHAKES_REFUSED, 1);
             return HTTP_SERVICE_UNAVAILABLE;
         }
     }
-
     send_switching_protocols(st);
+    apr_thread_mutex_unlock(st->io);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS, 1);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, 1);
     run_connection(st);
@@ -1161,6 +1247,8 @@ static int ws_handler(request_rec *r)
     st->closed = 1;
     apr_thread_cond_broadcast(st->drained);
     apr_thread_mutex_unlock(st->lock);
+    apr_thread_mutex_lock(st->io);      /* a write under way ends first */
+    apr_thread_mutex_unlock(st->io);
     if (plugin->on_disconnect)
         plugin->on_disconnect(st->plugin_private, &st->server);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, -1);
