@@ -20,9 +20,10 @@
  *                                 counts connections, so a frame meant
  *                                 for one never reaches the next);
  *   next_address                  the address the next connection will
- *                                 take: the listener watches it already,
- *                                 so a new connection's first reply
- *                                 wakes it without any signal;
+ *                                 take: between connections the
+ *                                 listener watches it already, so a new
+ *                                 connection's first reply wakes it
+ *                                 even while it blocks on retired ones;
  *   sessions                      thread -> worker cache;
  *   pending, in_flight            threads with requests in flight, so a
  *                                 lost bus answers each with a STATUS,
@@ -586,33 +587,43 @@ static void forget_finished(server_rec *s)
     }
 }
 
+/* Answers each of the threads with a gateway STATUS (lock held: deliver
+ * drops it around each send, so they are a copy, not bridge.pending). */
+static void answer_threads(const pending_thread *threads, int n, int code,
+                           const char *lognum, const char *text,
+                           osrf_buf *frame, server_rec *s)
+{
+    unsigned long gen = bridge.generation;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        BLOG(s, OSRF_LOG_INFO, threads[i].xid, "%s: thread %s: STATUS %d, %s",
+             lognum, threads[i].thread, code, text);
+        ws_metric_add(bridge.metrics, code == 408 ? WS_M_GW_STATUS_408
+                                                  : WS_M_GW_STATUS_503, 1);
+        if (osrf_status_frame(frame, threads[i].thread, threads[i].trace, code, text) == 0)
+            deliver(gen, frame->data, frame->len);
+    }
+    osrf_buf_reset(frame);
+}
+
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
 static void fail_pending(osrf_buf *frame, server_rec *s)
 {
     pending_thread lost[MAX_IN_FLIGHT];
-    unsigned long gen;
-    int i, n;
+    int n;
 
     apr_thread_mutex_lock(bridge.lock);
-    gen = bridge.generation;
     n = bridge.npending;
     memcpy(lost, bridge.pending, (size_t)n * sizeof(lost[0]));
     bridge.npending = 0;
     bridge.abandoned += bridge.in_flight;
     bridge.in_flight = 0;
     note_gauges();
-    for (i = 0; i < n; i++) {
-        BLOG(s, OSRF_LOG_INFO, lost[i].xid,
-             "OSRFWS02014: thread %s: STATUS 503, the bus connection was lost",
-             lost[i].thread);
-        ws_metric_add(bridge.metrics, WS_M_GW_STATUS_503, 1);
-        if (osrf_status_frame(frame, lost[i].thread, lost[i].trace, 503,
-                              "the OpenSRF bus connection was lost") == 0)
-            deliver(gen, frame->data, frame->len);
-    }
+    answer_threads(lost, n, 503, "OSRFWS02014", "the OpenSRF bus connection was lost",
+                   frame, s);
     apr_thread_mutex_unlock(bridge.lock);
-    osrf_buf_reset(frame);
 }
 
 /* A thread whose requests went unanswered past the max request wait (its
@@ -623,11 +634,9 @@ static void expire_pending(osrf_buf *frame, server_rec *s)
 {
     pending_thread late[MAX_IN_FLIGHT];
     apr_time_t cutoff = apr_time_now() - apr_time_from_sec(bridge.set.max_request_wait);
-    unsigned long gen;
     int i, n = 0;
 
     apr_thread_mutex_lock(bridge.lock);
-    gen = bridge.generation;
     for (i = 0; bridge.server && i < bridge.npending;) {
         pending_thread *p = &bridge.pending[i];
 
@@ -641,24 +650,18 @@ static void expire_pending(osrf_buf *frame, server_rec *s)
         osrf_sessions_remove(&bridge.sessions, p->thread);
         *p = bridge.pending[--bridge.npending];
     }
-    if (n)
+    if (n) {
         note_gauges();
-    for (i = 0; i < n; i++) {
-        BLOG(s, OSRF_LOG_INFO, late[i].xid,
-             "OSRFWS02017: thread %s: STATUS 408, no reply within the max request wait",
-             late[i].thread);
-        ws_metric_add(bridge.metrics, WS_M_GW_STATUS_408, 1);
-        if (osrf_status_frame(frame, late[i].thread, late[i].trace, 408,
-                              "no reply within the max request wait") == 0)
-            deliver(gen, frame->data, frame->len);
+        answer_threads(late, n, 408, "OSRFWS02017", "no reply within the max request wait",
+                       frame, s);
     }
     apr_thread_mutex_unlock(bridge.lock);
-    if (n)
-        osrf_buf_reset(frame);
 }
 
-/* The keys the listener blocks on: the current address, the next one,
- * the retired ones.  Waits while there is none worth watching. */
+/* The keys the listener blocks on: the current address (or, between
+ * connections, the next one) and the retired ones; one key less per
+ * BLPOP while a connection is open is Redis's work on every reply.
+ * Waits while there is none worth watching. */
 static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
 {
     int i, n = 0;
@@ -666,9 +669,7 @@ static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
     apr_thread_mutex_lock(bridge.lock);
     while (bridge.server == NULL && bridge.nretired == 0)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
-    if (bridge.server)
-        strcpy(keys[n++], bridge.address);
-    strcpy(keys[n++], bridge.next_address);
+    strcpy(keys[n++], bridge.server ? bridge.address : bridge.next_address);
     for (i = 0; i < bridge.nretired; i++)
         strcpy(keys[n++], bridge.retired[i].address);
     apr_thread_mutex_unlock(bridge.lock);
@@ -679,8 +680,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     server_rec *s = data;
     osrf_buf frame = { 0 };
-    char keys[2 + MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
-    const char *argv[3 + MAX_RETIRED + 1];
+    char keys[1 + MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
+    const char *argv[1 + (1 + MAX_RETIRED) + 1];     /* BLPOP, keys, timeout */
     char timeout[16];
     int backoff = 1;
 
