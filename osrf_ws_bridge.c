@@ -71,6 +71,7 @@
 #include "apr_thread_proc.h"
 
 #include "osrf_bridge.h"
+#include "osrf_bus.h"
 #include "osrf_config.h"
 #include "osrf_log.h"
 #include "websocket_plugin.h"
@@ -356,7 +357,7 @@ static redisContext *bus_login(server_rec *s)
         return NULL;
     }
     redisSetTimeout(c, tv);     /* the connect timeout does not cover reads */
-    r = redisCommand(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
+    r = osrf_bus_command(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         BLOG(s, OSRF_LOG_ERROR, NULL,
              "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
@@ -411,7 +412,7 @@ static int bus_push(server_rec *s, const char *key, const char *msg, size_t len,
 
         if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
             return -1;
-        r = redisCommand(bridge.send_bus, "RPUSH %s %b", key, msg, len);
+        r = osrf_bus_command(bridge.send_bus, "RPUSH %s %b", key, msg, len);
         if (r != NULL && r->type != REDIS_REPLY_ERROR) {
             freeReplyObject(r);
             return 0;
@@ -433,7 +434,7 @@ static void bus_del(server_rec *s, const char *key)
 
     if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
         return;
-    if ((r = redisCommand(bridge.send_bus, "DEL %s", key)) != NULL)
+    if ((r = osrf_bus_command(bridge.send_bus, "DEL %s", key)) != NULL)
         freeReplyObject(r);
 }
 
@@ -581,7 +582,7 @@ static void forget_finished(server_rec *s)
     }
     apr_thread_mutex_unlock(bridge.lock);
     for (i = 0; i < n && bridge.recv_bus; i++) {
-        redisReply *r = redisCommand(bridge.recv_bus, "DEL %s", done[i]);
+        redisReply *r = osrf_bus_command(bridge.recv_bus, "DEL %s", done[i]);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR)
             listener_bus_failed(r);
@@ -708,7 +709,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         for (i = 0; i < nkeys; i++)
             argv[1 + i] = keys[i];
         argv[1 + nkeys] = timeout;
-        r = redisCommandArgv(bridge.recv_bus, nkeys + 2, argv, NULL);
+        r = osrf_bus_command_argv(bridge.recv_bus, nkeys + 2, argv, NULL);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             BLOG(s, OSRF_LOG_ERROR, NULL,
                  "OSRFWS02006: BLPOP failed: %s",
