@@ -176,6 +176,22 @@ static int apache_level(int level)
     }
 }
 
+/* A bridge line to Apache's error log (no log in opensrf_core.xml).  Its
+ * own function: its buffer is on the stack only on this path. */
+static void __attribute__((noinline))
+apache_log(server_rec *s, int level, const char *xid, int line, const char *msg)
+{
+    char safe[OSRF_LOG_LINE_MAX];
+
+    osrf_log_escape(msg, safe, sizeof(safe));
+    if (xid && *xid)
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s [log_xid %s]", safe, xid);
+    else
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s", safe);
+}
+
 /* Every bridge line: to the log opensrf_core.xml names, else to Apache's
  * error log.  xid (may be NULL) ties a line to one request. */
 #define BLOG(s, level, xid, ...) bridge_log(s, level, xid, __LINE__, __VA_ARGS__)
@@ -184,7 +200,7 @@ __attribute__((format(printf, 5, 6)))
 static void bridge_log(server_rec *s, int level, const char *xid, int line,
                        const char *fmt, ...)
 {
-    char msg[OSRF_LOG_LINE_MAX], safe[OSRF_LOG_LINE_MAX];
+    char msg[OSRF_LOG_LINE_MAX];
     va_list ap;
 
     if (bridge.log.on ? !osrf_log_wants(&bridge.log, level)
@@ -193,17 +209,10 @@ static void bridge_log(server_rec *s, int level, const char *xid, int line,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (bridge.log.on) {
+    if (bridge.log.on)
         osrf_log_write(&bridge.log, level, "osrf_ws_bridge.c", line, xid, msg);
-        return;
-    }
-    osrf_log_escape(msg, safe, sizeof(safe));
-    if (xid && *xid)
-        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s [log_xid %s]", safe, xid);
     else
-        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s", safe);
+        apache_log(s, level, xid, line, msg);
 }
 
 /* The gauges this child reports: lock held. */
