@@ -68,6 +68,7 @@
 #include "ws_codec.h"
 #include "ws_deflate.h"
 #include "ws_metrics.h"
+#include "ws_prefork.h"
 #include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_websocket_module;
@@ -1265,6 +1266,7 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     (void)pconf;
     (void)plog;
     (void)ptemp;
+    ws_prefork_warm_up(s);
     return ws_status_post_config(s);
 }
 

@@ -72,6 +72,7 @@
 #include "apr_thread_proc.h"
 
 #include "osrf_bridge.h"
+#include "osrf_bus.h"
 #include "osrf_config.h"
 #include "osrf_log.h"
 #include "websocket_plugin.h"
@@ -140,9 +141,7 @@ typedef struct {
     char address[OSRF_MAX_ADDRESS + 1];
     char next_address[OSRF_MAX_ADDRESS + 1];
     unsigned long generation;
-    osrf_session session_storage[MAX_SESSIONS];
     osrf_sessions sessions;
-    pending_thread pending[MAX_IN_FLIGHT];
     int npending;
     int in_flight;
     int abandoned;
@@ -157,6 +156,12 @@ typedef struct {
     osrf_buf bus_msg;
     osrf_buf activity;
     osrf_buf reply;
+
+    /* Last, after every field touched on each request: a page of this
+     * struct is a page of each child's own memory once written, and these
+     * 65 kB are written only as far as they are used. */
+    pending_thread pending[MAX_IN_FLIGHT];          /* under lock */
+    osrf_session session_storage[MAX_SESSIONS];     /* under lock */
 } bridge_state;
 
 static bridge_state bridge;
@@ -172,6 +177,22 @@ static int apache_level(int level)
     }
 }
 
+/* A bridge line to Apache's error log (no log in opensrf_core.xml).  Its
+ * own function: its buffer is on the stack only on this path. */
+static void __attribute__((noinline))
+apache_log(server_rec *s, int level, const char *xid, int line, const char *msg)
+{
+    char safe[OSRF_LOG_LINE_MAX];
+
+    osrf_log_escape(msg, safe, sizeof(safe));
+    if (xid && *xid)
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s [log_xid %s]", safe, xid);
+    else
+        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
+                      "%s", safe);
+}
+
 /* Every bridge line: to the log opensrf_core.xml names, else to Apache's
  * error log.  xid (may be NULL) ties a line to one request. */
 #define BLOG(s, level, xid, ...) bridge_log(s, level, xid, __LINE__, __VA_ARGS__)
@@ -180,7 +201,7 @@ __attribute__((format(printf, 5, 6)))
 static void bridge_log(server_rec *s, int level, const char *xid, int line,
                        const char *fmt, ...)
 {
-    char msg[OSRF_LOG_LINE_MAX], safe[OSRF_LOG_LINE_MAX];
+    char msg[OSRF_LOG_LINE_MAX];
     va_list ap;
 
     if (bridge.log.on ? !osrf_log_wants(&bridge.log, level)
@@ -189,17 +210,10 @@ static void bridge_log(server_rec *s, int level, const char *xid, int line,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (bridge.log.on) {
+    if (bridge.log.on)
         osrf_log_write(&bridge.log, level, "osrf_ws_bridge.c", line, xid, msg);
-        return;
-    }
-    osrf_log_escape(msg, safe, sizeof(safe));
-    if (xid && *xid)
-        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s [log_xid %s]", safe, xid);
     else
-        ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s", safe);
+        apache_log(s, level, xid, line, msg);
 }
 
 /* The gauges this child reports: lock held. */
@@ -353,7 +367,7 @@ static redisContext *bus_login(server_rec *s)
         return NULL;
     }
     redisSetTimeout(c, tv);     /* the connect timeout does not cover reads */
-    r = redisCommand(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
+    r = osrf_bus_command(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         BLOG(s, OSRF_LOG_ERROR, NULL,
              "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
@@ -408,7 +422,7 @@ static int bus_push(server_rec *s, const char *key, const char *msg, size_t len,
 
         if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
             return -1;
-        r = redisCommand(bridge.send_bus, "RPUSH %s %b", key, msg, len);
+        r = osrf_bus_command(bridge.send_bus, "RPUSH %s %b", key, msg, len);
         if (r != NULL && r->type != REDIS_REPLY_ERROR) {
             freeReplyObject(r);
             return 0;
@@ -430,7 +444,7 @@ static void bus_del(server_rec *s, const char *key)
 
     if (bridge.send_bus == NULL && (bridge.send_bus = sender_login(s)) == NULL)
         return;
-    if ((r = redisCommand(bridge.send_bus, "DEL %s", key)) != NULL)
+    if ((r = osrf_bus_command(bridge.send_bus, "DEL %s", key)) != NULL)
         freeReplyObject(r);
 }
 
@@ -578,7 +592,7 @@ static void forget_finished(server_rec *s)
     }
     apr_thread_mutex_unlock(bridge.lock);
     for (i = 0; i < n && bridge.recv_bus; i++) {
-        redisReply *r = redisCommand(bridge.recv_bus, "DEL %s", done[i]);
+        redisReply *r = osrf_bus_command(bridge.recv_bus, "DEL %s", done[i]);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR)
             listener_bus_failed(r);
@@ -611,7 +625,8 @@ static void answer_threads(const pending_thread *threads, int n, int code,
  * each thread waiting for one gets a STATUS error now rather than never. */
 static void fail_pending(osrf_buf *frame, server_rec *s)
 {
-    pending_thread lost[MAX_IN_FLIGHT];
+    /* static, as in expire_pending */
+    static pending_thread lost[MAX_IN_FLIGHT];
     int n;
 
     apr_thread_mutex_lock(bridge.lock);
@@ -632,7 +647,10 @@ static void fail_pending(osrf_buf *frame, server_rec *s)
  * the abandoned requests. */
 static void expire_pending(osrf_buf *frame, server_rec *s)
 {
-    pending_thread late[MAX_IN_FLIGHT];
+    /* The listener's alone.  Static, not on its stack: 45 kB there would
+     * put the frames of the calls below 11 pages deeper, one more page
+     * of each child's memory on every turn of the loop. */
+    static pending_thread late[MAX_IN_FLIGHT];
     apr_time_t cutoff = apr_time_now() - apr_time_from_sec(bridge.set.max_request_wait);
     int i, n = 0;
 
@@ -701,7 +719,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         for (i = 0; i < nkeys; i++)
             argv[1 + i] = keys[i];
         argv[1 + nkeys] = timeout;
-        r = redisCommandArgv(bridge.recv_bus, nkeys + 2, argv, NULL);
+        r = osrf_bus_command_argv(bridge.recv_bus, nkeys + 2, argv, NULL);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             BLOG(s, OSRF_LOG_ERROR, NULL,
                  "OSRFWS02006: BLPOP failed: %s",

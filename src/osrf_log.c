@@ -147,11 +147,15 @@ static const char *label_of(int level, int *severity)
     }
 }
 
+/* The message is escaped straight into the line: one buffer, not two.  A
+ * line is written from deep in a connection's stack, and every page of
+ * stack it touches stays that prefork child's own. */
 void osrf_log_write(osrf_log *log, int level, const char *file, int line,
                     const char *xid, const char *msg)
 {
     osrf_log_dest *d = level == OSRF_LOG_ACTIVITY ? &log->act : &log->main;
-    char text[OSRF_LOG_LINE_MAX], safe_xid[2 * 64], stamp[32], out[OSRF_LOG_LINE_MAX + 512];
+    char out[OSRF_LOG_LINE_MAX + 512], safe_xid[2 * 64], stamp[32];
+    size_t cap = d->is_syslog ? OSRF_LOG_SYSLOG_MAX : OSRF_LOG_LINE_MAX;
     int severity, n;
     const char *label = label_of(level, &severity);
     time_t now = time(NULL);
@@ -159,21 +163,28 @@ void osrf_log_write(osrf_log *log, int level, const char *file, int line,
 
     if (!osrf_log_wants(log, level))
         return;
-    osrf_log_escape(msg, text, d->is_syslog ? OSRF_LOG_SYSLOG_MAX : sizeof(text));
     osrf_log_escape(xid ? xid : "", safe_xid, sizeof(safe_xid));
     localtime_r(&now, &tm);
     if (d->is_syslog) {
         strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-        n = snprintf(out, sizeof(out), "<%d>%s %s: [%s:%ld:%s:%d:%s] %s",
+        n = snprintf(out, sizeof(out), "<%d>%s %s: [%s:%ld:%s:%d:%s] ",
                      d->facility | severity, stamp, log->appname, label,
-                     (long)getpid(), file, line, safe_xid, text);
-        if (n > 0)
-            send_syslog(log, d, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out));
+                     (long)getpid(), file, line, safe_xid);
+    } else {
+        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+        n = snprintf(out, sizeof(out), "%s %s [%s:%ld:%s:%d:%s] ", log->appname, stamp,
+                     label, (long)getpid(), file, line, safe_xid);
+    }
+    if (n <= 0 || (size_t)n + 8 > sizeof(out))
+        return;
+    if (cap > sizeof(out) - (size_t)n - 1)     /* room for the newline */
+        cap = sizeof(out) - (size_t)n - 1;
+    n += (int)osrf_log_escape(msg, out + n, cap);
+    if (d->is_syslog) {
+        send_syslog(log, d, out, (size_t)n);
         return;
     }
-    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-    n = snprintf(out, sizeof(out), "%s %s [%s:%ld:%s:%d:%s] %s\n", log->appname, stamp,
-                 label, (long)getpid(), file, line, safe_xid, text);
-    if (n > 0 && d->fd >= 0)
-        (void)!write(d->fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out));
+    out[n++] = '\n';
+    if (d->fd >= 0)
+        (void)!write(d->fd, out, (size_t)n);
 }

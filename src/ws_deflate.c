@@ -18,7 +18,7 @@
 
 static int buffer_reserve(ws_buffer *b, size_t n)
 {
-    size_t cap = b->cap ? b->cap : 4096;
+    size_t cap = b->cap ? b->cap : WS_FIRST_BUFFER;
     unsigned char *p;
 
     if (b->len + n <= b->cap)

@@ -15,7 +15,6 @@
 /* A message buffer grown past this is freed once its message is out, so an
  * idle connection does not keep the memory of its largest message. */
 #define WS_KEEP_BUFFER  (64 * 1024)
-#define WS_FIRST_BUFFER 4096
 
 enum reader_state {
     RS_HEAD0,       /* FIN, RSV, opcode */

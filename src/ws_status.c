@@ -58,14 +58,18 @@ int ws_status_post_config(server_rec *s)
     return OK;
 }
 
+/* Found again on each call (once per connection), not kept in a static:
+ * the child writing one would copy this module's data page for itself
+ * (one child per connection: README.websockets, Benchmarks).  Claiming
+ * is a no-op once the slot is this pid's. */
 ws_metrics_slot *ws_status_slot(conn_rec *c)
 {
-    static ws_metrics_slot *mine;
+    ws_metrics_slot *mine;
     worker_score *ws;
     int slot;
 
-    if (mine || table == NULL || c->sbh == NULL)
-        return mine;
+    if (table == NULL || c->sbh == NULL)
+        return NULL;
     /* the scoreboard numbers a worker child * thread_limit + thread */
     ws = ap_get_scoreboard_worker(c->sbh);
     slot = ws ? ws->thread_num / thread_limit : -1;

@@ -85,6 +85,7 @@ sub env {
         OSRF_WS_MAX_SPARE      => $o->{max_spare} // 8,
         OSRF_WS_MAX_MESSAGE    => $o->{max_message} // '16M',
         OSRF_WS_PING_INTERVAL  => $o->{ping_interval} // 30,
+        LD_BIND_NOW            => 1,    # as conf/envvars
         %{ $o->{env} // {} },
     );
     if (($ENV{OSRFWS_SANITIZERS} // '') eq 'yes') {
