@@ -141,17 +141,22 @@ static void watch(conn *c, int want_write)
 
 /* --- raw I/O (plain or TLS) ------------------------------------------------ */
 
+/* What an SSL_read or SSL_write returned, as io_read and io_write say. */
+static ssize_t ssl_result(conn *c, int r)
+{
+    int e;
+
+    if (r > 0)
+        return r;
+    e = SSL_get_error(c->ssl, r);
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
 /* >0 bytes, 0 would block, -1 closed or failed. */
 static ssize_t io_read(conn *c, void *buf, size_t n)
 {
-    if (c->ssl) {
-        int r = SSL_read(c->ssl, buf, (int)n), e;
-
-        if (r > 0)
-            return r;
-        e = SSL_get_error(c->ssl, r);
-        return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
-    }
+    if (c->ssl)
+        return ssl_result(c, SSL_read(c->ssl, buf, (int)n));
     ssize_t r = read(c->fd, buf, n);
 
     if (r > 0)
@@ -161,14 +166,8 @@ static ssize_t io_read(conn *c, void *buf, size_t n)
 
 static ssize_t io_write(conn *c, const void *buf, size_t n)
 {
-    if (c->ssl) {
-        int r = SSL_write(c->ssl, buf, (int)n), e;
-
-        if (r > 0)
-            return r;
-        e = SSL_get_error(c->ssl, r);
-        return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
-    }
+    if (c->ssl)
+        return ssl_result(c, SSL_write(c->ssl, buf, (int)n));
     ssize_t r = write(c->fd, buf, n);
 
     if (r >= 0)

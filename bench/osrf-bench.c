@@ -182,17 +182,16 @@ static void router_command(const char *cmd, const char *class, const char *from)
         memcpy(s->instance[i], s->instance[--s->n], ADDR_MAX);
 }
 
-static void not_found(redisContext *c, const char *key, json_object *m, const char *from)
+/* A bus message from addr back to from, on req's thread, holding body. */
+static void reply(redisContext *c, const char *addr, json_object *req, const char *from,
+                  const char *body)
 {
     json_object *q1 = NULL, *q2 = NULL, *q3 = NULL, *q4 = NULL;
     char *msg = NULL;
-    int len = asprintf(&msg,
-        "{\"to\":%s,\"from\":%s,\"thread\":%s,\"osrf_xid\":%s,\"body\":[{\"__c\":"
-        "\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\",\"type\":\"STATUS\","
-        "\"locale\":\"en-US\",\"payload\":{\"__c\":\"osrfServiceException\",\"__p\":"
-        "{\"status\":\"Service Not Found\",\"statusCode\":\"404\"}}}}]}",
-        quoted(&q1, from), quoted(&q2, key), quoted(&q3, str_field(m, "thread")),
-        quoted(&q4, str_field(m, "osrf_xid")));
+    int len = asprintf(&msg, "{\"to\":%s,\"from\":%s,\"thread\":%s,\"osrf_xid\":%s,"
+                       "\"body\":[%s]}", quoted(&q1, from), quoted(&q2, addr),
+                       quoted(&q3, str_field(req, "thread")),
+                       quoted(&q4, str_field(req, "osrf_xid")), body);
 
     if (len > 0)
         push(c, from, msg, (size_t)len);
@@ -201,6 +200,15 @@ static void not_found(redisContext *c, const char *key, json_object *m, const ch
     json_object_put(q2);
     json_object_put(q3);
     json_object_put(q4);
+}
+
+/* The router's answer for a service nobody registered. */
+static void not_found(redisContext *c, const char *key, json_object *m, const char *from)
+{
+    reply(c, key, m, from,
+          "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\",\"type\":\"STATUS\","
+          "\"locale\":\"en-US\",\"payload\":{\"__c\":\"osrfServiceException\",\"__p\":"
+          "{\"status\":\"Service Not Found\",\"statusCode\":\"404\"}}}}");
 }
 
 static void run_router(void)
@@ -338,25 +346,6 @@ static char *call(const char *service, const char *method, json_object *params)
     if (strcmp(service, "opensrf.bench") == 0 && strcmp(method, "records") == 0)
         return strdup(records_json);
     return NULL;
-}
-
-static void reply(redisContext *c, const char *addr, json_object *req, const char *from,
-                  const char *body)
-{
-    json_object *q1 = NULL, *q2 = NULL, *q3 = NULL, *q4 = NULL;
-    char *msg = NULL;
-    int len = asprintf(&msg, "{\"to\":%s,\"from\":%s,\"thread\":%s,\"osrf_xid\":%s,"
-                       "\"body\":[%s]}", quoted(&q1, from), quoted(&q2, addr),
-                       quoted(&q3, str_field(req, "thread")),
-                       quoted(&q4, str_field(req, "osrf_xid")), body);
-
-    if (len > 0)
-        push(c, from, msg, (size_t)len);
-    free(msg);
-    json_object_put(q1);
-    json_object_put(q2);
-    json_object_put(q3);
-    json_object_put(q4);
 }
 
 #define STATUS_MSG "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":%s,\"type\":" \
