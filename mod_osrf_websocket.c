@@ -219,7 +219,9 @@ static apr_status_t destroy_plugin(void *data)
 }
 
 /* Loaded in the parent at configuration time, so a bad path or symbol
- * stops the start, and every child shares the loaded code. */
+ * stops the start, and every child shares the loaded code.  What is
+ * accepted is what mod_websocket accepts (plugin version 0, at least its
+ * struct, an on_message callback): a plugin that loads here loads there. */
 static const char *load_plugin(cmd_parms *cmd, const char *path,
                                const char *init_name, WebSocketPlugin **out)
 {
@@ -238,9 +240,11 @@ static const char *load_plugin(cmd_parms *cmd, const char *path,
         return apr_psprintf(cmd->pool, "WebSocketHandler: no function %s in %s",
                             init_name, file);
     plugin = ((WS_Init)sym)();
-    if (plugin == NULL || plugin->size < offsetof(WebSocketPlugin, on_shutdown))
+    if (plugin == NULL || plugin->version != WEBSOCKET_PLUGIN_VERSION_0
+        || plugin->size < sizeof(WebSocketPlugin) || plugin->on_message == NULL)
         return apr_psprintf(cmd->pool,
-                            "WebSocketHandler: %s in %s returned no plugin",
+                            "WebSocketHandler: %s in %s returned no plugin of "
+                            "version 0 with an on_message callback",
                             init_name, file);
     /* registered after the load: runs before the library is unloaded */
     apr_pool_cleanup_register(cmd->pool, plugin, destroy_plugin,
@@ -427,6 +431,7 @@ struct _WebSocketState {
     conn_rec *c;
     WebSocketPlugin *plugin;
     void *plugin_private;
+    WS_OnShutdown on_shutdown;      /* asked for through ws_server_on_shutdown */
     WebSocketServer server;
     ws_settings set;
     apr_array_header_t *protocols;  /* offered, of const char * */
@@ -730,16 +735,33 @@ static void CALLBACK srv_close(const WebSocketServer *server)
     request_close(server->state, WS_CLOSE_NORMAL, "");
 }
 
-static void CALLBACK srv_close_with(const WebSocketServer *server,
-                                    const int code, const char *reason)
+/* --- extensions, as APR optional functions (websocket_plugin.h) ---------- */
+
+/* A handle of ours, not of another host's (mod_websocket's, say). */
+static int our_server(const WebSocketServer *server)
 {
-    request_close(server->state, (unsigned)code, reason);
+    return server != NULL && server->send == srv_send;
 }
 
-static struct ws_metrics_slot *CALLBACK srv_metrics(const WebSocketServer *server,
-                                                    unsigned int version)
+static void ws_server_close_with(const WebSocketServer *server, int code,
+                                 const char *reason)
 {
-    return version == WS_METRICS_VERSION ? server->state->metrics : NULL;
+    if (our_server(server))
+        request_close(server->state, (unsigned)code, reason);
+}
+
+static struct ws_metrics_slot *ws_server_metrics(const WebSocketServer *server,
+                                                 unsigned int version)
+{
+    return our_server(server) && version == WS_METRICS_VERSION
+           ? server->state->metrics : NULL;
+}
+
+static void ws_server_on_shutdown(const WebSocketServer *server,
+                                  WS_OnShutdown on_shutdown)
+{
+    if (our_server(server))
+        server->state->on_shutdown = on_shutdown;
 }
 
 /* --- reader callbacks (connection thread) ---------------------------------- */
@@ -802,11 +824,9 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
     ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
-    if (st->plugin->on_message)
-        st->plugin->on_message(st->plugin_private, &st->server,
-                               opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT
-                                                    : MESSAGE_TYPE_BINARY,
-                               data, len);
+    st->plugin->on_message(st->plugin_private, &st->server,
+                           opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT : MESSAGE_TYPE_BINARY,
+                           data, len);
     st->inflated.len = 0;
     ws_buffer_trim(&st->inflated, WS_KEEP_BUFFER);
     return 0;
@@ -930,9 +950,8 @@ static void check_stopping(WebSocketState *st)
     st->shutdown_seen = 1;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, st->r,
                   "OSRFWS01005: child stopping, ending the connection");
-    if (st->plugin->version >= WEBSOCKET_PLUGIN_VERSION_OSRF
-        && st->plugin->on_shutdown)
-        st->plugin->on_shutdown(st->plugin_private, &st->server);
+    if (st->on_shutdown)
+        st->on_shutdown(st->plugin_private, &st->server);
     else
         request_close(st, WS_CLOSE_GOING_AWAY, "server shutting down");
 }
@@ -1128,7 +1147,7 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->last_heard = apr_time_now();
 
     st->server.size = sizeof(WebSocketServer);
-    st->server.version = WEBSOCKET_SERVER_VERSION_METRICS;
+    st->server.version = WEBSOCKET_SERVER_VERSION_1;
     st->server.state = st;
     st->server.request = srv_request;
     st->server.header_get = srv_header_get;
@@ -1138,8 +1157,6 @@ static WebSocketState *new_state(request_rec *r, WebSocketPlugin *plugin,
     st->server.protocol_set = srv_protocol_set;
     st->server.send = srv_send;
     st->server.close = srv_close;
-    st->server.close_with = srv_close_with;
-    st->server.metrics = srv_metrics;
     st->metrics = ws_status_slot(st->c);
 
     apr_pool_cleanup_register(r->pool, st, free_state_buffers,
@@ -1273,6 +1290,9 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
+    APR_REGISTER_OPTIONAL_FN(ws_server_close_with);
+    APR_REGISTER_OPTIONAL_FN(ws_server_metrics);
+    APR_REGISTER_OPTIONAL_FN(ws_server_on_shutdown);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

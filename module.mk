@@ -8,6 +8,7 @@ mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
 mod_osrf_websocket_la_LIBADD = libwscodec.la
 
 ws_echo_la_SOURCES = src/ws_echo_plugin.c
+ws_echo_la_CPPFLAGS = $(AM_CPPFLAGS) $(APR_CFLAGS)
 ws_echo_la_LDFLAGS = $(MODULE_LDFLAGS)
 
 INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la
@@ -17,6 +18,19 @@ check_LTLIBRARIES += t/plugins/ws_stress.la
 t_plugins_ws_stress_la_SOURCES = t/plugins/ws_stress_plugin.c
 t_plugins_ws_stress_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 t_plugins_ws_stress_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+# Test-only, for mod_websocket compatibility both ways: a plugin written
+# to mod_websocket's interface as its examples are (server version check,
+# a sending thread of its own), and a host module that loads plugins as
+# mod_websocket does, for an Apache without ours.
+check_LTLIBRARIES += t/plugins/ws_counter.la t/hosts/mw_host.la
+t_plugins_ws_counter_la_SOURCES = t/plugins/ws_counter_plugin.c
+t_plugins_ws_counter_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
+t_plugins_ws_counter_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+t_hosts_mw_host_la_SOURCES = t/hosts/mod_mw_host.c
+t_hosts_mw_host_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
+t_hosts_mw_host_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+t_hosts_mw_host_la_LIBADD = libwscodec.la
 
 # The counter table and its renderings, without httpd.
 check_PROGRAMS += t/unit/ws_metrics_test

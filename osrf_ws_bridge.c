@@ -50,6 +50,13 @@
  * in the parent) and the counters (the child's slot of ws_metrics.h,
  * relaxed atomics; bridge.metrics is set on the first connection and
  * stays for the child's life).
+ *
+ * The host: the bridge is a plugin of version 0, so mod_websocket loads
+ * it too.  What mod_osrf_websocket offers beyond that (close codes, the
+ * counters, on_shutdown) it asks for with APR optional functions on each
+ * connect (websocket_plugin.h); under mod_websocket there are none, and it
+ * closes through mod_websocket's own send of a close frame, counts
+ * nothing, and ends connections on a graceful restart from the listener.
  */
 #include <malloc.h>
 #include <signal.h>
@@ -76,6 +83,7 @@
 #include "osrf_config.h"
 #include "osrf_log.h"
 #include "websocket_plugin.h"
+#include "ws_codec.h"
 #include "ws_metrics.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
@@ -127,6 +135,9 @@ typedef struct {
     osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
     ws_metrics_slot *metrics;       /* NULL under mod_websocket */
+    /* the host's close with a code; NULL under mod_websocket.  Set on
+     * each connect, before the connection is published under lock. */
+    APR_OPTIONAL_FN_TYPE(ws_server_close_with) *host_close_with;
     int sender_logins;              /* connection thread only */
     int listener_logins;            /* listener only */
 
@@ -450,13 +461,24 @@ static void bus_del(server_rec *s, const char *key)
 
 /* --- the listener thread --------------------------------------------------- */
 
+/* Starts the closing handshake with code: through the host's extension,
+ * else as mod_websocket closes with a code (a close message, its payload
+ * the code and reason).  Any thread. */
+static void close_with(const WebSocketServer *server, unsigned code, const char *reason)
+{
+    unsigned char payload[WS_MAX_CONTROL_PAYLOAD];
+
+    if (bridge.host_close_with)
+        bridge.host_close_with(server, (int)code, reason);
+    else
+        server->send(server, MESSAGE_TYPE_CLOSE, payload,
+                     ws_close_payload(payload, code, reason));
+}
+
 /* 1001 tells opensrf.js to reconnect (to a new child). */
 static void close_going_away(const WebSocketServer *server)
 {
-    if (WS_SERVER_HAS(server, close_with))
-        server->close_with(server, 1001, "server shutting down");
-    else
-        server->close(server);
+    close_with(server, 1001, "server shutting down");
 }
 
 /* Sends a frame to the current connection if it is still generation gen.
@@ -799,6 +821,23 @@ static void new_address(char *address)
              (unsigned long)random());
 }
 
+static void CALLBACK bridge_on_shutdown(void *priv, const WebSocketServer *server);
+
+/* What the host offers beyond mod_websocket's interface, if anything. */
+static void use_host_extensions(const WebSocketServer *server)
+{
+    APR_OPTIONAL_FN_TYPE(ws_server_metrics) *metrics
+        = APR_RETRIEVE_OPTIONAL_FN(ws_server_metrics);
+    APR_OPTIONAL_FN_TYPE(ws_server_on_shutdown) *on_shutdown
+        = APR_RETRIEVE_OPTIONAL_FN(ws_server_on_shutdown);
+
+    bridge.host_close_with = APR_RETRIEVE_OPTIONAL_FN(ws_server_close_with);
+    if (bridge.metrics == NULL && metrics)
+        bridge.metrics = metrics(server, WS_METRICS_VERSION);
+    if (on_shutdown)
+        on_shutdown(server, bridge_on_shutdown);
+}
+
 static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 {
     request_rec *r = server->request(server);
@@ -808,8 +847,7 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
         BLOG(r->server, OSRF_LOG_ERROR, NULL, "OSRFWS02007: %s", why);
         return NULL;
     }
-    if (bridge.metrics == NULL && WS_SERVER_HAS(server, metrics))
-        bridge.metrics = server->metrics(server, WS_METRICS_VERSION);
+    use_host_extensions(server);
     if (start_listener(r->server) < 0
         || (bridge.send_bus == NULL
             && (bridge.send_bus = sender_login(r->server)) == NULL))
@@ -902,7 +940,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 
     (void)priv;
     if (type != MESSAGE_TYPE_TEXT) {
-        server->close_with(server, 1003, "OpenSRF messages are text");
+        close_with(server, 1003, "OpenSRF messages are text");
         return 0;
     }
     apr_thread_mutex_lock(bridge.lock);
@@ -916,8 +954,8 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 
     if (st == OSRF_ERR_JSON || (st != OSRF_OK && in.thread[0] == '\0')) {
         BLOG(r->server, OSRF_LOG_INFO, in.xid, "OSRFWS02008: %s", in.error);
-        server->close_with(server, st == OSRF_ERR_JSON ? 1007
-                                   : st == OSRF_ERR_TOO_BIG ? 1009 : 1008, in.error);
+        close_with(server, st == OSRF_ERR_JSON ? 1007
+                           : st == OSRF_ERR_TOO_BIG ? 1009 : 1008, in.error);
         return 0;
     }
     if (st != OSRF_OK) {
@@ -1006,12 +1044,11 @@ static void CALLBACK bridge_on_shutdown(void *priv, const WebSocketServer *serve
 
 static WebSocketPlugin bridge_plugin = {
     sizeof(WebSocketPlugin),
-    WEBSOCKET_PLUGIN_VERSION_OSRF,
+    WEBSOCKET_PLUGIN_VERSION_0,
     NULL,
     bridge_on_connect,
     bridge_on_message,
-    bridge_on_disconnect,
-    bridge_on_shutdown
+    bridge_on_disconnect
 };
 
 extern EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void);

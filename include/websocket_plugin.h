@@ -1,11 +1,17 @@
 /*
  * websocket_plugin.h - the plugin interface of mod_osrf_websocket.
  *
- * Binary compatible with mod_websocket's interface of the same name: a
- * plugin built against either header loads in either module.  Everything
- * below the "extensions" line is ours; a plugin must check server->size
- * (and plugin->version on our side) before touching it, so that it still
- * runs under mod_websocket.
+ * The structs below are mod_websocket's, field for field: a plugin built
+ * against either header loads in either module, and a plugin sees here
+ * exactly what mod_websocket gives it (server version 1, the server
+ * struct of that size).  A host accepts plugin version 0 only, with an
+ * on_message callback, as mod_websocket does.
+ *
+ * Our extensions (a close code, the child's counters, a shutdown hook)
+ * are not in the structs: a plugin asks for them with
+ * APR_RETRIEVE_OPTIONAL_FN (declared at the end).  Under mod_websocket the
+ * functions are not registered, the retrieval gives NULL, and the plugin
+ * goes on without them; so one .so serves both modules.
  *
  * Threads: every callback runs on the connection's own thread.  send and
  * close may be called from any thread of the child (a plugin's own
@@ -17,6 +23,8 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+
+#include "apr_optional.h"
 
 #if defined(__cplusplus)
 extern "C" {
@@ -56,24 +64,7 @@ typedef size_t (CALLBACK *WS_Send)(
 /* Starts the closing handshake with code 1000. */
 typedef void (CALLBACK *WS_Close)(const struct _WebSocketServer *server);
 
-/* --- extensions (mod_osrf_websocket only) --- */
-
-/* Starts the closing handshake with a code and a reason (UTF-8, cut to
- * fit a control frame). */
-typedef void (CALLBACK *WS_Close_With)(
-    const struct _WebSocketServer *server, const int code, const char *reason);
-
-struct ws_metrics_slot;
-
-/* The calling child's counters (ws_metrics.h), or NULL unless version is
- * the module's WS_METRICS_VERSION.  The slot stays valid for the child's
- * life, after on_disconnect too, and may be updated from any thread. */
-typedef struct ws_metrics_slot *(CALLBACK *WS_Metrics)(
-    const struct _WebSocketServer *server, unsigned int version);
-
 #define WEBSOCKET_SERVER_VERSION_1 1
-#define WEBSOCKET_SERVER_VERSION_OSRF 2   /* adds close_with */
-#define WEBSOCKET_SERVER_VERSION_METRICS 3  /* adds metrics */
 
 typedef struct _WebSocketServer {
     unsigned int size;
@@ -87,15 +78,7 @@ typedef struct _WebSocketServer {
     WS_Protocol_Set protocol_set;
     WS_Send send;
     WS_Close close;
-    /* extensions: present when size reaches them */
-    WS_Close_With close_with;
-    WS_Metrics metrics;
 } WebSocketServer;
-
-#define WS_SERVER_HAS(server, field)                                        \
-    ((server)->size >= offsetof(WebSocketServer, field)                     \
-                       + sizeof(((WebSocketServer *)0)->field)              \
-     && (server)->field != NULL)
 
 struct _WebSocketPlugin;
 
@@ -111,17 +94,7 @@ typedef size_t (CALLBACK *WS_OnMessage)(
 typedef void (CALLBACK *WS_OnDisconnect)(
     void *plugin_private, const WebSocketServer *server);
 
-/* --- extensions (mod_osrf_websocket only) --- */
-
-/* The child is stopping (graceful restart or stop).  Called once, on the
- * connection thread.  A plugin that has it closes the connection itself
- * (close_with 1001) once its work in flight is done; for a plugin without
- * it, the module closes at once with 1001. */
-typedef void (CALLBACK *WS_OnShutdown)(
-    void *plugin_private, const WebSocketServer *server);
-
 #define WEBSOCKET_PLUGIN_VERSION_0 0
-#define WEBSOCKET_PLUGIN_VERSION_OSRF 1   /* adds on_shutdown */
 
 typedef struct _WebSocketPlugin {
     unsigned int size;
@@ -130,9 +103,42 @@ typedef struct _WebSocketPlugin {
     WS_OnConnect on_connect;
     WS_OnMessage on_message;
     WS_OnDisconnect on_disconnect;
-    /* extensions: present when version >= WEBSOCKET_PLUGIN_VERSION_OSRF */
-    WS_OnShutdown on_shutdown;
 } WebSocketPlugin;
+
+/* --- extensions (mod_osrf_websocket only) --------------------------------
+ *
+ * Registered by mod_osrf_websocket when it is loaded; retrieved by a plugin
+ * with APR_RETRIEVE_OPTIONAL_FN(name), typically in on_connect, on the
+ * connection thread.  NULL means the host does not offer it (mod_websocket,
+ * say): the plugin then does without.  Each takes the server handle the
+ * plugin was given and does nothing with a handle of another host.
+ */
+
+/* Starts the closing handshake with a code and a reason (UTF-8, cut to fit
+ * a control frame).  Any thread, like close. */
+APR_DECLARE_OPTIONAL_FN(void, ws_server_close_with,
+                        (const WebSocketServer *server, int code,
+                         const char *reason));
+
+struct ws_metrics_slot;
+
+/* The calling child's counters (ws_metrics.h), or NULL unless version is
+ * the module's WS_METRICS_VERSION.  The slot stays valid for the child's
+ * life, after on_disconnect too, and may be updated from any thread. */
+APR_DECLARE_OPTIONAL_FN(struct ws_metrics_slot *, ws_server_metrics,
+                        (const WebSocketServer *server, unsigned int version));
+
+/* The child is stopping (graceful restart or stop): called once, on the
+ * connection thread.  A plugin that has it closes the connection itself
+ * (ws_server_close_with 1001) once its work in flight is done; for a
+ * plugin without it, the module closes at once with 1001. */
+typedef void (CALLBACK *WS_OnShutdown)(
+    void *plugin_private, const WebSocketServer *server);
+
+/* Asks for on_shutdown on this connection; called from on_connect. */
+APR_DECLARE_OPTIONAL_FN(void, ws_server_on_shutdown,
+                        (const WebSocketServer *server,
+                         WS_OnShutdown on_shutdown));
 
 #if defined(__cplusplus)
 }

@@ -17,7 +17,7 @@
  *
  * The update functions are inline so a plugin (a separate shared object)
  * updates a slot without calling into the module: it gets the slot
- * pointer through WebSocketServer's metrics extension (websocket_plugin.h).
+ * pointer from the ws_server_metrics optional function (websocket_plugin.h).
  * Every update takes NULL (no metrics: under mod_websocket) and does nothing.
  */
 #ifndef WS_METRICS_H
@@ -106,9 +106,33 @@ static inline void ws_metric_set(ws_metrics_slot *s, ws_metric m, uint64_t n)
         __atomic_store_n(&s->v[m], n, __ATOMIC_RELAXED);
 }
 
-/* The counter for a close code, and for a STATUS code (gateway or OpenSRF). */
-ws_metric ws_metric_close(unsigned code);
-ws_metric ws_metric_osrf_status(int code);
+/* The counter for a close code, and for a STATUS code (gateway or OpenSRF);
+ * inline too, so a plugin needs no symbol of the module. */
+static inline ws_metric ws_metric_close(unsigned code)
+{
+    switch (code) {
+    case 1000: return WS_M_CLOSE_1000;
+    case 1001: return WS_M_CLOSE_1001;
+    case 1002: return WS_M_CLOSE_1002;
+    case 1003: return WS_M_CLOSE_1003;
+    case 1007: return WS_M_CLOSE_1007;
+    case 1008: return WS_M_CLOSE_1008;
+    case 1009: return WS_M_CLOSE_1009;
+    case 1011: return WS_M_CLOSE_1011;
+    default:   return WS_M_CLOSE_OTHER;
+    }
+}
+
+static inline ws_metric ws_metric_osrf_status(int code)
+{
+    switch (code) {
+    case 400: return WS_M_OSRF_STATUS_400;
+    case 404: return WS_M_OSRF_STATUS_404;
+    case 408: return WS_M_OSRF_STATUS_408;
+    case 500: return WS_M_OSRF_STATUS_500;
+    default:  return WS_M_OSRF_STATUS_OTHER;
+    }
+}
 
 size_t ws_metrics_size(unsigned nslots);
 /* Prepares a zeroed table of nslots; 1 if t already is one (same layout). */

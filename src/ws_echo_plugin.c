@@ -27,8 +27,7 @@ static WebSocketPlugin echo_plugin = {
     NULL,                       /* destroy */
     echo_on_connect,
     echo_on_message,
-    NULL,                       /* on_disconnect */
-    NULL                        /* on_shutdown */
+    NULL                        /* on_disconnect */
 };
 
 extern EXPORT WebSocketPlugin *CALLBACK echo_init(void);

@@ -24,32 +24,6 @@ typedef struct {
 static const metric_info info[WS_METRIC_COUNT] = { WS_METRICS(WS_METRIC_INFO) };
 #undef WS_METRIC_INFO
 
-ws_metric ws_metric_close(unsigned code)
-{
-    switch (code) {
-    case 1000: return WS_M_CLOSE_1000;
-    case 1001: return WS_M_CLOSE_1001;
-    case 1002: return WS_M_CLOSE_1002;
-    case 1003: return WS_M_CLOSE_1003;
-    case 1007: return WS_M_CLOSE_1007;
-    case 1008: return WS_M_CLOSE_1008;
-    case 1009: return WS_M_CLOSE_1009;
-    case 1011: return WS_M_CLOSE_1011;
-    default:   return WS_M_CLOSE_OTHER;
-    }
-}
-
-ws_metric ws_metric_osrf_status(int code)
-{
-    switch (code) {
-    case 400: return WS_M_OSRF_STATUS_400;
-    case 404: return WS_M_OSRF_STATUS_404;
-    case 408: return WS_M_OSRF_STATUS_408;
-    case 500: return WS_M_OSRF_STATUS_500;
-    default:  return WS_M_OSRF_STATUS_OTHER;
-    }
-}
-
 size_t ws_metrics_size(unsigned nslots)
 {
     return sizeof(ws_metrics_table) + (size_t)nslots * sizeof(ws_metrics_slot);

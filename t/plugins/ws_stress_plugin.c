@@ -70,7 +70,7 @@ static void CALLBACK stress_on_disconnect(void *priv, const WebSocketServer *ser
 
 static WebSocketPlugin stress_plugin = {
     sizeof(WebSocketPlugin), WEBSOCKET_PLUGIN_VERSION_0, NULL,
-    stress_on_connect, stress_on_message, stress_on_disconnect, NULL
+    stress_on_connect, stress_on_message, stress_on_disconnect
 };
 
 extern EXPORT WebSocketPlugin *CALLBACK stress_init(void);

@@ -9,7 +9,8 @@ use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
 
 # Options: tls => 1, bridge => 1, conf => "extra directives",
 # env => { VAR => value }, max_clients, start_servers, ping_interval,
-# max_message, log_level, docroot.
+# max_message, log_level, docroot, httpd_conf => another main
+# configuration file in place of conf/httpd.conf (same variables).
 sub new {
     my ($class, %opt) = @_;
     my $self = bless { opt => \%opt }, $class;
@@ -105,7 +106,7 @@ sub _httpd {
     push @defines, '-D', 'OSRF_BRIDGE' if $o->{bridge};
     my $httpd = $ENV{OSRFWS_HTTPD} || '/usr/sbin/apache2';
     local %ENV = (%ENV, $self->env);
-    return system($httpd, '-f', abs_path(srcdir()) . '/conf/httpd.conf',
+    return system($httpd, '-f', $o->{httpd_conf} // abs_path(srcdir()) . '/conf/httpd.conf',
                   @defines, @args);
 }
 
