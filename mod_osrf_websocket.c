@@ -235,7 +235,7 @@ static const char *load_plugin(cmd_parms *cmd, const char *path,
         return apr_psprintf(cmd->pool, "WebSocketHandler: bad path %s", path);
     if (apr_dso_load(&dso, file, cmd->pool) != APR_SUCCESS)
         return apr_psprintf(cmd->pool, "WebSocketHandler: cannot load %s: %s",
-                            file, apr_dso_error(NULL, err, sizeof(err)));
+                            file, apr_dso_error(dso, err, sizeof(err)));
     if (apr_dso_sym(&sym, dso, init_name) != APR_SUCCESS)
         return apr_psprintf(cmd->pool, "WebSocketHandler: no function %s in %s",
                             init_name, file);

@@ -62,6 +62,18 @@ counter_works($ours->port, '/counter-mw', "our module, mod_websocket's form");
 is_deeply [ $ours->log_problems ], [], 'our module: nothing in the error log';
 $ours->stop;
 
+# What mod_websocket refuses when it loads a plugin, our module refuses
+# too, with a message naming it (so a plugin that loads here loads there).
+for my $bad (["$plugins/ws_counter.so counter_init_v1",
+              qr/counter_init_v1 in \S+ws_counter\.so returned no plugin of version 0/,
+              'a plugin version other than 0'],
+             ["$plugins/nonexistent.so counter_init", qr/cannot load \S+nonexistent\.so/,
+              'a library that does not load']) {
+    my $httpd = eval { OSRFWS::Apache->new(conf => "WebSocketHandler /bad $bad->[0]\n") };
+    ok !$httpd, "our module: $bad->[2] stops the start";
+    like $@, $bad->[1], "our module: $bad->[2]: the message names it";
+}
+
 my $mw = OSRFWS::Apache->new(
     httpd_conf => srcdir() . '/t/hosts/mw_host.conf',
     env => { OSRFWS_MW_HOST => $host, OSRFWS_TEST_PLUGINS => $plugins });

@@ -77,7 +77,7 @@ static const char *set_handler(cmd_parms *cmd, void *dconf, const char *path,
     if (apr_dso_load(&dso, ap_server_root_relative(cmd->pool, path), cmd->pool)
         != APR_SUCCESS)
         return apr_psprintf(cmd->pool, "Could not open WebSocket handler module: %s",
-                            apr_dso_error(NULL, err, sizeof(err)));
+                            apr_dso_error(dso, err, sizeof(err)));
     if (apr_dso_sym(&sym, dso, init_name) != APR_SUCCESS)
         return "Could not find initialization function in module";
     plugin = ((WS_Init)sym)();

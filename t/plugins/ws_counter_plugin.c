@@ -9,6 +9,7 @@
  *   "hello version=V size=S"   what the host handed on_connect,
  * then "0", "1", "2", ... every few milliseconds until the connection
  * ends; a client message "reset" starts the count again at 0.
+ * counter_init_v1 returns it with a plugin version hosts must refuse.
  */
 #include <stdio.h>
 #include <string.h>
@@ -123,9 +124,22 @@ static WebSocketPlugin counter_plugin = {
     counter_on_connect, counter_on_message, counter_on_disconnect
 };
 
+/* The same plugin declaring a version mod_websocket does not know: a host
+ * must refuse it when it loads it. */
+static WebSocketPlugin counter_plugin_v1 = {
+    sizeof(WebSocketPlugin), 1, NULL,
+    counter_on_connect, counter_on_message, counter_on_disconnect
+};
+
 extern EXPORT WebSocketPlugin *CALLBACK counter_init(void);
+extern EXPORT WebSocketPlugin *CALLBACK counter_init_v1(void);
 
 EXPORT WebSocketPlugin *CALLBACK counter_init(void)
 {
     return &counter_plugin;
+}
+
+EXPORT WebSocketPlugin *CALLBACK counter_init_v1(void)
+{
+    return &counter_plugin_v1;
 }

@@ -110,10 +110,18 @@ sub _httpd {
                   @defines, @args);
 }
 
+# What httpd printed while starting (configuration errors come there,
+# before the error log is open).
+sub start_output_file { "$_[0]{dir}/logs/start.out" }
+
 sub start {
     my ($self) = @_;
-    $self->_httpd('-k', 'start') == 0
-        or die "apache did not start:\n" . $self->error_log;
+    open my $saved, '>&', \*STDERR or die $!;
+    open STDERR, '>', $self->start_output_file or die $!;
+    my $rc = $self->_httpd('-k', 'start');
+    open STDERR, '>&', $saved or die $!;
+    $rc == 0
+        or die "apache did not start:\n" . _slurp($self->start_output_file) . $self->error_log;
     wait_for_port($self->{port}, 15)
         or die "apache does not answer on $self->{port}:\n" . $self->error_log;
     wait_for_port($self->{tls_port}, 15) if $self->{tls_port};
@@ -167,9 +175,11 @@ sub children {
     return @kids;
 }
 
-sub error_log {
-    my ($self) = @_;
-    open my $fh, '<', $self->error_log_file or return '';
+sub error_log { _slurp($_[0]->error_log_file) }
+
+sub _slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
     local $/;
     return <$fh> // '';
 }
