@@ -67,6 +67,14 @@ ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matchi
     'no gateway address left in Redis after the connections end'
     or diag join ' ', $gw->redis->keys_matching;
 
+# A graceful restart: no on_shutdown in this host, so the bridge's own
+# listener notices the child stopping and closes the idle connection
+# with 1001 (at its next wake-up, within its bus timeout).
+my $idle = OSRFWS::OsrfClient->new(port => $port);
+is_deeply $idle->call('opensrf.math', 'add', [1, 1])->{results}, [2], 'a connection before the restart';
+ok $gw->httpd->graceful_and_wait, 'graceful restart';
+is $idle->ws->read_close(15), 1001, 'the bridge closes it with 1001 by itself';
+
 my $later = OSRFWS::OsrfClient->new(port => $port);
 is_deeply $later->call('opensrf.math', 'add', [40, 2])->{results}, [42], 'later connections work';
 is_deeply [ $gw->httpd->log_problems ], [], 'nothing in the error log';
