@@ -78,11 +78,7 @@ $c2->ws->send_text('this is not json');
 is $c2->ws->read_close, 1007, 'not JSON: close 1007';
 
 # Many connections at once.
-my @many = map { OSRFWS::OsrfClient->new(port => $port) } 1 .. 12;
-my @mt = map { OSRFWS::OsrfClient::new_thread() } @many;
-$many[$_]->send_request('opensrf.math', $mt[$_], 'mult', [$_, 2]) for 0 .. $#many;
-my $all = 1;
-$all &&= (($many[$_]->collect($mt[$_])->{results}[0] // -1) == $_ * 2) for 0 .. $#many;
+my ($all, @many) = OSRFWS::OsrfClient::all_answer_at_once($port, 12);
 ok $all, '12 connections at once all answered';
 $_->ws->send_close(1000) for @many;
 undef @many;

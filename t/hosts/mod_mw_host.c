@@ -258,15 +258,16 @@ static void read_frames(host_conn *hc)
 
 /* --- the handshake ------------------------------------------------------ */
 
+/* The offered subprotocols, split as mod_websocket splits them. */
 static apr_array_header_t *offered_protocols(request_rec *r)
 {
-    apr_array_header_t *a = apr_array_make(r->pool, 2, sizeof(const char *));
+    apr_array_header_t *a = apr_array_make(r->pool, 2, sizeof(char *));
     const char *value = apr_table_get(r->headers_in, "Sec-WebSocket-Protocol");
-    const char *tok;
-    size_t len;
+    char *state, *p;
 
-    while (value && ws_list_next(&value, &tok, &len))
-        *(const char **)apr_array_push(a) = apr_pstrmemdup(r->pool, tok, len);
+    for (p = value ? apr_strtok(apr_pstrdup(r->pool, value), ", \t", &state) : NULL;
+         p != NULL; p = apr_strtok(NULL, ", \t", &state))
+        APR_ARRAY_PUSH(a, char *) = p;
     return a;
 }
 
@@ -291,17 +292,19 @@ static host_conn *new_conn(request_rec *r, WebSocketPlugin *plugin)
     return hc;
 }
 
-static void send_switching_protocols(request_rec *r)
+/* The answer's headers go in before on_connect, as in mod_websocket, so
+ * the plugin's header_set and protocol_set add to or replace them. */
+static void prepare_answer(host_conn *hc)
 {
     char accept[29];
 
-    ws_accept_key(apr_table_get(r->headers_in, "Sec-WebSocket-Key"), accept);
-    apr_table_setn(r->headers_out, "Upgrade", "websocket");
-    apr_table_setn(r->headers_out, "Connection", "Upgrade");
-    apr_table_set(r->headers_out, "Sec-WebSocket-Accept", accept);
-    r->status = HTTP_SWITCHING_PROTOCOLS;
-    r->status_line = ap_get_status_line(r->status);
-    ap_send_interim_response(r, 1);
+    ws_accept_key(apr_table_get(hc->r->headers_in, "Sec-WebSocket-Key"), accept);
+    apr_table_clear(hc->r->headers_out);
+    apr_table_setn(hc->r->headers_out, "Upgrade", "websocket");
+    apr_table_setn(hc->r->headers_out, "Connection", "Upgrade");
+    apr_table_set(hc->r->headers_out, "Sec-WebSocket-Accept", accept);
+    if (hc->protocols->nelts > 0)   /* the first offered, unless the plugin chooses */
+        host_protocol_set(&hc->server, APR_ARRAY_IDX(hc->protocols, 0, const char *));
 }
 
 static int host_handler(request_rec *r)
@@ -324,8 +327,7 @@ static int host_handler(request_rec *r)
         return status;
     if ((hc = new_conn(r, conf->plugin)) == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
-    if (hc->protocols->nelts > 0)   /* the first offered, unless the plugin chooses */
-        host_protocol_set(&hc->server, APR_ARRAY_IDX(hc->protocols, 0, const char *));
+    prepare_answer(hc);
 
     /* a thread the plugin starts in on_connect may send at once: its
      * frames wait for the mutex until the 101 is out */
@@ -333,10 +335,12 @@ static int host_handler(request_rec *r)
     if (conf->plugin->on_connect
         && (hc->plugin_private = conf->plugin->on_connect(&hc->server)) == NULL) {
         apr_thread_mutex_unlock(hc->mutex);
-        apr_table_unset(r->headers_out, "Sec-WebSocket-Protocol");
+        apr_table_clear(r->headers_out);
         return HTTP_FORBIDDEN;
     }
-    send_switching_protocols(r);
+    r->status = HTTP_SWITCHING_PROTOCOLS;
+    r->status_line = ap_get_status_line(r->status);
+    ap_send_interim_response(r, 1);
     apr_socket_timeout_set(hc->sock, -1);   /* as mod_websocket: no timeout */
     apr_thread_mutex_unlock(hc->mutex);
 

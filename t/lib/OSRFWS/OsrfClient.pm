@@ -98,6 +98,19 @@ sub collect_many {
     return \%r;
 }
 
+# Opens $n connections to $port, sends one request on each before reading
+# any answer; true if every one gets its own answer.  Returns the clients
+# too, still open.
+sub all_answer_at_once {
+    my ($port, $n) = @_;
+    my @c = map { OSRFWS::OsrfClient->new(port => $port) } 1 .. $n;
+    my @t = map { new_thread() } @c;
+    $c[$_]->send_request('opensrf.math', $t[$_], 'mult', [$_, 2]) for 0 .. $#c;
+    my $all = 1;
+    $all &&= (($c[$_]->collect($t[$_])->{results}[0] // -1) == $_ * 2) for 0 .. $#c;
+    return ($all, @c);
+}
+
 sub call {
     my ($self, $service, $method, $params, %o) = @_;
     my $thread = $o{thread} // new_thread();
