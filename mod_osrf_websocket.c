@@ -667,6 +667,23 @@ static void CALLBACK srv_protocol_set(const WebSocketServer *server,
             st->protocol = APR_ARRAY_IDX(st->protocols, i, const char *);
 }
 
+/* A close message sent as mod_websocket takes it: the payload is the close
+ * frame's, a code and a reason.  No code or one we may not send makes it
+ * 1000; a reason that is too long or not UTF-8 is left out. */
+static void request_close_as_sent(WebSocketState *st, const unsigned char *p,
+                                  size_t n)
+{
+    char reason[WS_MAX_CONTROL_PAYLOAD - 1] = "";
+    unsigned code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : 0;
+
+    if (!ws_close_code_valid(code)) {
+        code = WS_CLOSE_NORMAL;
+    } else if (n - 2 < sizeof(reason) && ws_utf8_valid(p + 2, n - 2)) {
+        memcpy(reason, p + 2, n - 2);     /* the rest stays 0 */
+    }
+    request_close(st, code, reason);
+}
+
 /* 1 if the frame was queued; *over says the outbox passed its bound. */
 static int queue_unless_closing(WebSocketState *st, unsigned opcode, unsigned rsv,
                                 const unsigned char *p, apr_size_t n, int *over)
@@ -694,7 +711,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
     case MESSAGE_TYPE_PING:   opcode = WS_OP_PING; break;
     case MESSAGE_TYPE_PONG:   opcode = WS_OP_PONG; break;
     case MESSAGE_TYPE_CLOSE:
-        request_close(st, WS_CLOSE_NORMAL, "");
+        request_close_as_sent(st, buffer, buffer_size);
         return 0;
     default:
         return 0;

@@ -57,7 +57,10 @@ typedef const char *(CALLBACK *WS_Protocol_Index)(
 typedef void (CALLBACK *WS_Protocol_Set)(
     const struct _WebSocketServer *server, const char *protocol);
 /* Sends one whole message; returns buffer_size, or 0 if the connection is
- * closed.  May block while the outgoing queue is full (back-pressure). */
+ * closed.  May block while the outgoing queue is full (back-pressure).
+ * MESSAGE_TYPE_CLOSE starts the closing handshake with the payload as the
+ * close frame's (a 2-byte code, then a UTF-8 reason), as in mod_websocket;
+ * it returns 0 here. */
 typedef size_t (CALLBACK *WS_Send)(
     const struct _WebSocketServer *server, const int type,
     const unsigned char *buffer, const size_t buffer_size);

@@ -42,8 +42,11 @@ sub counter_works {
         $seen = 1, last if $m->{payload} eq '0';
     }
     ok $seen, "$where: a client message reaches on_message (the count starts again)";
-    $ws->send_close(1000);
-    is $ws->read_close(5), 1000, "$where: the closing handshake while the thread sends";
+    $ws->send_text('close');
+    is $ws->read_close(5), 4000, "$where: a close message sent by the plugin closes with its code";
+    is $ws->close_reason, 'bye', "$where: and its reason";
+    $ws->send_close(4000);
+    ok $ws->wait_eof(5), "$where: the connection ends while the plugin's thread sends";
     $ws->close;
 
     my $refused = OSRFWS::WSClient->connect(port => $port, path => $path);

@@ -8,7 +8,9 @@
  * Per connection (subprotocol "counter-protocol"), its thread sends
  *   "hello version=V size=S"   what the host handed on_connect,
  * then "0", "1", "2", ... every few milliseconds until the connection
- * ends; a client message "reset" starts the count again at 0.
+ * ends; a client message "reset" starts the count again at 0, and
+ * "close" closes with 4000 "bye", as mod_websocket's plugins close with a
+ * code: a close message through send.
  * counter_init_v1 returns it with a plugin version hosts must refuse.
  */
 #include <stdio.h>
@@ -100,11 +102,13 @@ static size_t CALLBACK counter_on_message(void *priv, const WebSocketServer *ser
                                           const int type, unsigned char *buffer,
                                           const size_t size)
 {
+    static const unsigned char bye[] = { 4000 >> 8, 4000 & 0xff, 'b', 'y', 'e' };
     counter_conn *conn = priv;
 
-    (void)server;
     if (type == MESSAGE_TYPE_TEXT && size == 5 && memcmp(buffer, "reset", 5) == 0)
         apr_atomic_set32(&conn->next, 0);
+    else if (type == MESSAGE_TYPE_TEXT && size == 5 && memcmp(buffer, "close", 5) == 0)
+        server->send(server, MESSAGE_TYPE_CLOSE, bye, sizeof(bye));
     return 0;
 }
 
