@@ -760,13 +760,6 @@ static int our_server(const WebSocketServer *server)
     return server != NULL && server->send == srv_send;
 }
 
-static void ws_server_close_with(const WebSocketServer *server, int code,
-                                 const char *reason)
-{
-    if (our_server(server))
-        request_close(server->state, (unsigned)code, reason);
-}
-
 static struct ws_metrics_slot *ws_server_metrics(const WebSocketServer *server,
                                                  unsigned int version)
 {
@@ -1307,7 +1300,6 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
-    APR_REGISTER_OPTIONAL_FN(ws_server_close_with);
     APR_REGISTER_OPTIONAL_FN(ws_server_metrics);
     APR_REGISTER_OPTIONAL_FN(ws_server_on_shutdown);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -52,10 +52,9 @@
  * stays for the child's life).
  *
  * The host: the bridge is a plugin of version 0, so mod_websocket loads
- * it too.  What mod_osrf_websocket offers beyond that (close codes, the
- * counters, on_shutdown) it asks for with APR optional functions on each
- * connect (websocket_plugin.h); under mod_websocket there are none, and it
- * closes through mod_websocket's own send of a close frame, counts
+ * it too.  What mod_osrf_websocket offers beyond that (the counters,
+ * on_shutdown) it asks for with APR optional functions on each connect
+ * (websocket_plugin.h); under mod_websocket there are none: it counts
  * nothing, and ends connections on a graceful restart from the listener.
  */
 #include <malloc.h>
@@ -135,9 +134,6 @@ typedef struct {
     osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
     ws_metrics_slot *metrics;       /* NULL under mod_websocket */
-    /* the host's close with a code; NULL under mod_websocket.  Set on
-     * each connect, before the connection is published under lock. */
-    APR_OPTIONAL_FN_TYPE(ws_server_close_with) *host_close_with;
     int sender_logins;              /* connection thread only */
     int listener_logins;            /* listener only */
 
@@ -461,18 +457,15 @@ static void bus_del(server_rec *s, const char *key)
 
 /* --- the listener thread --------------------------------------------------- */
 
-/* Starts the closing handshake with code: through the host's extension,
- * else as mod_websocket closes with a code (a close message, its payload
- * the code and reason).  Any thread. */
+/* Starts the closing handshake with a code, as mod_websocket's interface
+ * has it: a close message whose payload is the code and reason.  Any
+ * thread. */
 static void close_with(const WebSocketServer *server, unsigned code, const char *reason)
 {
     unsigned char payload[WS_MAX_CONTROL_PAYLOAD];
 
-    if (bridge.host_close_with)
-        bridge.host_close_with(server, (int)code, reason);
-    else
-        server->send(server, MESSAGE_TYPE_CLOSE, payload,
-                     ws_close_payload(payload, code, reason));
+    server->send(server, MESSAGE_TYPE_CLOSE, payload,
+                 ws_close_payload(payload, code, reason));
 }
 
 /* 1001 tells opensrf.js to reconnect (to a new child). */
@@ -831,7 +824,6 @@ static void use_host_extensions(const WebSocketServer *server)
     APR_OPTIONAL_FN_TYPE(ws_server_on_shutdown) *on_shutdown
         = APR_RETRIEVE_OPTIONAL_FN(ws_server_on_shutdown);
 
-    bridge.host_close_with = APR_RETRIEVE_OPTIONAL_FN(ws_server_close_with);
     if (bridge.metrics == NULL && metrics)
         bridge.metrics = metrics(server, WS_METRICS_VERSION);
     if (on_shutdown)

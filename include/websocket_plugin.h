@@ -7,8 +7,8 @@
  * struct of that size).  A host accepts plugin version 0 only, with an
  * on_message callback, as mod_websocket does.
  *
- * Our extensions (a close code, the child's counters, a shutdown hook)
- * are not in the structs: a plugin asks for them with
+ * Our extensions (the child's counters, a shutdown hook) are not in the
+ * structs: a plugin asks for them with
  * APR_RETRIEVE_OPTIONAL_FN (declared at the end).  Under mod_websocket the
  * functions are not registered, the retrieval gives NULL, and the plugin
  * goes on without them; so one .so serves both modules.
@@ -117,12 +117,6 @@ typedef struct _WebSocketPlugin {
  * plugin was given and does nothing with a handle of another host.
  */
 
-/* Starts the closing handshake with a code and a reason (UTF-8, cut to fit
- * a control frame).  Any thread, like close. */
-APR_DECLARE_OPTIONAL_FN(void, ws_server_close_with,
-                        (const WebSocketServer *server, int code,
-                         const char *reason));
-
 struct ws_metrics_slot;
 
 /* The calling child's counters (ws_metrics.h), or NULL unless version is
@@ -133,7 +127,7 @@ APR_DECLARE_OPTIONAL_FN(struct ws_metrics_slot *, ws_server_metrics,
 
 /* The child is stopping (graceful restart or stop): called once, on the
  * connection thread.  A plugin that has it closes the connection itself
- * (ws_server_close_with 1001) once its work in flight is done; for a
+ * (a close message of code 1001) once its work in flight is done; for a
  * plugin without it, the module closes at once with 1001. */
 typedef void (CALLBACK *WS_OnShutdown)(
     void *plugin_private, const WebSocketServer *server);
