@@ -110,11 +110,19 @@ typedef struct _WebSocketPlugin {
 
 /* --- extensions (mod_osrf_websocket only) --------------------------------
  *
+ * Not new versions of the structs: mod_websocket refuses any plugin version
+ * but 0, and its plugins (its examples first) refuse any server version but
+ * 1, so both stay there and the extensions stand beside them.
+ *
  * Registered by mod_osrf_websocket when it is loaded; retrieved by a plugin
  * with APR_RETRIEVE_OPTIONAL_FN(name), typically in on_connect, on the
  * connection thread.  NULL means the host does not offer it (mod_websocket,
  * say): the plugin then does without.  Each takes the server handle the
  * plugin was given and does nothing with a handle of another host.
+ *
+ *     APR_OPTIONAL_FN_TYPE(ws_server_metrics) *metrics
+ *         = APR_RETRIEVE_OPTIONAL_FN(ws_server_metrics);
+ *     slot = metrics ? metrics(server, WS_METRICS_VERSION) : NULL;
  */
 
 struct ws_metrics_slot;
