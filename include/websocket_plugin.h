@@ -71,9 +71,16 @@ struct ws_metrics_slot;
 typedef struct ws_metrics_slot *(CALLBACK *WS_Metrics)(
     const struct _WebSocketServer *server, unsigned int version);
 
+/* Bytes the caller may still send without waiting: the queue's bound
+ * (WebSocketMaxQueuedBytes) less what waits to be written to the client.
+ * A thread that keeps within it never waits on a client that does not
+ * read (the connection thread alone does, up to WebSocketSendTimeout). */
+typedef size_t (CALLBACK *WS_Room)(const struct _WebSocketServer *server);
+
 #define WEBSOCKET_SERVER_VERSION_1 1
 #define WEBSOCKET_SERVER_VERSION_OSRF 2   /* adds close_with */
 #define WEBSOCKET_SERVER_VERSION_METRICS 3  /* adds metrics */
+#define WEBSOCKET_SERVER_VERSION_ROOM 4     /* adds room */
 
 typedef struct _WebSocketServer {
     unsigned int size;
@@ -90,6 +97,7 @@ typedef struct _WebSocketServer {
     /* extensions: present when size reaches them */
     WS_Close_With close_with;
     WS_Metrics metrics;
+    WS_Room room;
 } WebSocketServer;
 
 #define WS_SERVER_HAS(server, field)                                        \
