@@ -25,10 +25,15 @@
  * and every holder looks at the outbox again once it has let go, so
  * nothing queued stays behind.  While the connection thread waits for io
  * to read ("reading", atomic), other threads leave their frames to it,
- * so a thread that sends without pause cannot keep the reader out.
+ * so a thread that sends without pause cannot keep the reader out.  Another
+ * thread writes only a small outbox into a socket with room
+ * (direct_write_ok); anything else it leaves to the connection thread,
+ * woken through the pollset, so only that thread ever waits on a client
+ * that does not read, up to the send timeout (the socket's timeout).
  *
  * ws_state.lock guards, shared with every thread:
  *   outbox      finished frames waiting to be written;
+ *   in_write    the size of the write under way (room counts both);
  *   closing     a close was asked for (close_code, close_reason);
  *   closed      the connection is over: send and close do nothing;
  *   broken      a write failed: the connection thread drops the client.
