@@ -25,10 +25,15 @@
  * and every holder looks at the outbox again once it has let go, so
  * nothing queued stays behind.  While the connection thread waits for io
  * to read ("reading", atomic), other threads leave their frames to it,
- * so a thread that sends without pause cannot keep the reader out.
+ * so a thread that sends without pause cannot keep the reader out.  Another
+ * thread writes only a small outbox into a socket with room
+ * (direct_write_ok); anything else it leaves to the connection thread,
+ * woken through the pollset, so only that thread ever waits on a client
+ * that does not read, up to the send timeout (the socket's timeout).
  *
  * ws_state.lock guards, shared with every thread:
  *   outbox      finished frames waiting to be written;
+ *   in_write    the size of the write under way (room counts both);
  *   closing     a close was asked for (close_code, close_reason);
  *   closed      the connection is over: send and close do nothing;
  *   broken      a write failed: the connection thread drops the client.
@@ -77,6 +82,10 @@ module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 #define WS_READ_CHUNK     16384
 #define WS_KEEP_BUFFER    (64 * 1024)
 #define WS_STATE_CHECK    apr_time_from_sec(1)
+/* The most another thread writes itself, into a socket with room: a
+ * common OpenSRF reply is about 1 kB; larger ones go to the connection
+ * thread, so that a client that stops reading holds up that thread alone. */
+#define WS_DIRECT_WRITE   16384
 #define UNSET             -1
 
 /* --- configuration ---------------------------------------------------- */
@@ -88,6 +97,7 @@ typedef struct {
     apr_interval_time_t ping_interval;
     apr_interval_time_t close_timeout;
     apr_interval_time_t frame_timeout;
+    apr_interval_time_t send_timeout;
     apr_int64_t max_queued;
     apr_array_header_t *origins;    /* of const char *; NULL = any */
     int compression;                /* permessage-deflate: 1 on, 0 off */
@@ -117,6 +127,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     conf->ping_interval = UNSET;
     conf->close_timeout = UNSET;
     conf->frame_timeout = UNSET;
+    conf->send_timeout = UNSET;
     conf->max_queued = UNSET;
     conf->compression = UNSET;
     conf->compression_level = UNSET;
@@ -139,6 +150,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->ping_interval = MERGE(ping_interval);
     conf->close_timeout = MERGE(close_timeout);
     conf->frame_timeout = MERGE(frame_timeout);
+    conf->send_timeout = MERGE(send_timeout);
     conf->max_queued = MERGE(max_queued);
     conf->origins = add->origins ? add->origins : base->origins;
     conf->compression = MERGE(compression);
@@ -174,6 +186,7 @@ typedef struct {
     apr_interval_time_t ping_interval;
     apr_interval_time_t close_timeout;
     apr_interval_time_t frame_timeout;
+    apr_interval_time_t send_timeout;
     apr_size_t max_queued;
     apr_array_header_t *origins;
     int compression;
@@ -191,9 +204,12 @@ static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
                          ? conf->close_timeout : apr_time_from_sec(5);
     set->frame_timeout = conf->frame_timeout != UNSET
                          ? conf->frame_timeout : apr_time_from_sec(30);
+    set->send_timeout = conf->send_timeout != UNSET
+                        ? conf->send_timeout : apr_time_from_sec(10);
+    /* room for a largest message while another is being written */
     set->max_queued = conf->max_queued != UNSET
                       ? (apr_size_t)conf->max_queued
-                      : (apr_size_t)set->max_message + 1024 * 1024;
+                      : (apr_size_t)set->max_message * 2;
     set->origins = conf->origins;
     /* no context takeover by default: an idle connection holds no zlib
      * state (see README.websockets, Compression) */
@@ -334,6 +350,12 @@ static const char *set_frame_timeout(cmd_parms *cmd, void *dconf,
     return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->frame_timeout);
 }
 
+static const char *set_send_timeout(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    return set_seconds(cmd, arg, &((ws_dir_conf *)dconf)->send_timeout);
+}
+
 static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
 {
     ws_dir_conf *conf = dconf;
@@ -395,6 +417,10 @@ static const command_rec ws_commands[] = {
     AP_INIT_TAKE1("WebSocketFrameTimeout", set_frame_timeout, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "seconds a started frame or message may take to arrive (0: no limit)"),
+    AP_INIT_TAKE1("WebSocketSendTimeout", set_send_timeout, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "seconds a client may read nothing while frames wait for it "
+                  "(0: Apache's Timeout)"),
     AP_INIT_TAKE1("WebSocketMaxQueuedBytes", set_max_queued, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "bytes queued for a client before senders wait"),
@@ -443,6 +469,7 @@ struct _WebSocketState {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *drained;
     ws_buffer outbox;
+    apr_size_t in_write;            /* bytes of the write under way */
     int closing;
     unsigned close_code;
     char close_reason[WS_MAX_CONTROL_PAYLOAD - 1];
@@ -542,6 +569,7 @@ static void write_outbox(WebSocketState *st)
     swap = st->outbox;
     st->outbox = st->writing;
     st->writing = swap;
+    st->in_write = st->writing.len;
     over = st->closed || st->broken;
     apr_thread_cond_broadcast(st->drained);
     apr_thread_mutex_unlock(st->lock);
@@ -552,13 +580,37 @@ static void write_outbox(WebSocketState *st)
     }
     st->writing.len = 0;
     ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
-    if (rv != APR_SUCCESS) {
-        apr_thread_mutex_lock(st->lock);
+    apr_thread_mutex_lock(st->lock);
+    st->in_write = 0;
+    if (rv != APR_SUCCESS)
         st->broken = rv;
-        apr_thread_mutex_unlock(st->lock);
-        if (!on_connection_thread(st))
-            apr_pollset_wakeup(st->pollset);
-    }
+    apr_thread_mutex_unlock(st->lock);
+    if (rv != APR_SUCCESS && !on_connection_thread(st))
+        apr_pollset_wakeup(st->pollset);
+}
+
+/* Whether a thread other than the connection's may write the outbox
+ * itself (io held): a small one, into a socket with room now.  Else the
+ * connection thread writes it, and only that thread waits (up to the send
+ * timeout) for a client that does not read: a plugin's thread (the
+ * bridge's bus listener) goes on with its work. */
+static int direct_write_ok(WebSocketState *st)
+{
+    apr_pollfd_t pfd = { 0 };
+    apr_int32_t n;
+    apr_size_t queued;
+
+    apr_thread_mutex_lock(st->lock);
+    queued = st->outbox.len;
+    apr_thread_mutex_unlock(st->lock);
+    if (queued > WS_DIRECT_WRITE)
+        return 0;
+    pfd.p = st->r->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = APR_POLLOUT;
+    pfd.desc.s = ap_get_conn_socket(st->c);
+    return apr_poll(&pfd, 1, &n, 0) == APR_SUCCESS && n == 1
+           && (pfd.rtnevents & APR_POLLOUT);
 }
 
 /* Writes the outbox unless another thread holds io; that one looks at
@@ -569,6 +621,11 @@ static void flush_outbox(WebSocketState *st)
 
     while (more && (own || !apr_atomic_read32(&st->reading))
            && apr_thread_mutex_trylock(st->io) == APR_SUCCESS) {
+        if (!own && !direct_write_ok(st)) {
+            apr_thread_mutex_unlock(st->io);
+            apr_pollset_wakeup(st->pollset);
+            return;
+        }
         write_outbox(st);
         apr_thread_mutex_unlock(st->io);
         apr_thread_mutex_lock(st->lock);
@@ -765,6 +822,20 @@ static struct ws_metrics_slot *ws_server_metrics(const WebSocketServer *server,
 {
     return our_server(server) && version == WS_METRICS_VERSION
            ? server->state->metrics : NULL;
+}
+
+static size_t ws_server_room(const WebSocketServer *server)
+{
+    WebSocketState *st;
+    apr_size_t held;
+
+    if (!our_server(server))
+        return (size_t)-1;
+    st = server->state;
+    apr_thread_mutex_lock(st->lock);
+    held = st->outbox.len + st->in_write;
+    apr_thread_mutex_unlock(st->lock);
+    return held < st->set.max_queued ? st->set.max_queued - held : 0;
 }
 
 static void ws_server_on_shutdown(const WebSocketServer *server,
@@ -1020,6 +1091,24 @@ static apr_interval_time_t next_timeout(const WebSocketState *st, apr_time_t now
     return due > now ? due - now : 0;
 }
 
+/* A write that failed, or that made no progress for the send timeout
+ * (the client stopped reading): no close frame can get past the unread
+ * bytes, so the connection is dropped, counted as a 1008. */
+static void write_failed(WebSocketState *st, apr_status_t rv)
+{
+    if (!APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, st->r,
+                      "OSRFWS01001: write to client failed, dropping connection");
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, st->r,
+                  "OSRFWS01031: the client read nothing for %" APR_TIME_T_FMT
+                  " s (WebSocketSendTimeout) with frames waiting; dropping it (1008)",
+                  apr_time_sec(st->set.send_timeout));
+    if (!is_closing(st))
+        ws_metric_add(st->metrics, ws_metric_close(WS_CLOSE_POLICY), 1);
+}
+
 static void run_connection(WebSocketState *st)
 {
     apr_socket_t *sock = ap_get_conn_socket(st->c);
@@ -1030,6 +1119,12 @@ static void run_connection(WebSocketState *st)
     pfd.reqevents = APR_POLLIN;
     pfd.desc.s = sock;
     apr_pollset_add(st->pollset, &pfd);
+    /* reads do not block; a blocked write gives up after this */
+    if (st->set.send_timeout > 0) {
+        lock_io_to_read(st);
+        apr_socket_timeout_set(sock, st->set.send_timeout);
+        unlock_io_to_read(st);
+    }
 
     /* frames may have come with the handshake and wait in the filters */
     read_available(st);
@@ -1049,8 +1144,7 @@ static void run_connection(WebSocketState *st)
         send_close = st->closing && !st->close_sent;
         apr_thread_mutex_unlock(st->lock);
         if (broken) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, broken, st->r,
-                          "OSRFWS01001: write to client failed, dropping connection");
+            write_failed(st, broken);
             break;
         }
         if (send_close)
@@ -1302,6 +1396,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     APR_REGISTER_OPTIONAL_FN(ws_server_metrics);
     APR_REGISTER_OPTIONAL_FN(ws_server_on_shutdown);
+    APR_REGISTER_OPTIONAL_FN(ws_server_room);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

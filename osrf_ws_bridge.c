@@ -25,7 +25,8 @@
  *                                 connection's first reply wakes it
  *                                 even while it blocks on retired ones;
  *   sessions                      thread -> worker cache;
- *   pending, in_flight            threads with requests in flight, so a
+ *   pending, in_flight            threads with requests (and CONNECTs:
+ *                                 whatever the bus answers) in flight, so a
  *                                 lost bus answers each with a STATUS,
  *                                 and one unanswered past the max
  *                                 request wait gets a STATUS 408;
@@ -39,6 +40,9 @@
  *                                 would create the key again;
  *   last_activity, last_request,
  *   stopping                      what idle and shutdown decisions need;
+ *   overflowed, peer              the connection was closed for replies
+ *                                 past its bound (later ones are dropped),
+ *                                 and who it was;
  *   sending                       the listener is inside server->send:
  *                                 on_disconnect waits for it to finish.
  * bridge.wake signals the listener that a connection began, and
@@ -90,6 +94,11 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define MAX_SESSIONS       64
 #define MAX_IN_FLIGHT      256
 #define MAX_RETIRED        8
+/* How long an address stays watched after its connection sent DISCONNECT
+ * to its stateful sessions' workers: a worker whose keepalive ran out as
+ * the DISCONNECT was on its way still sends its STATUS 408, and a late
+ * RPUSH would create the deleted key again, for good. */
+#define SESSION_LINGER     apr_time_from_sec(10)
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
 
@@ -102,11 +111,13 @@ typedef struct {
     apr_time_t since;           /* its latest request */
 } pending_thread;
 
-/* A finished connection's address, watched until its replies are in. */
+/* A finished connection's address, watched until its replies are in
+ * and its ended sessions can no longer answer. */
 typedef struct {
     char address[OSRF_MAX_ADDRESS + 1];
     int outstanding;
     apr_time_t deadline;
+    apr_time_t linger_until;
 } retired_address;
 
 /* Settings: an OSRFWebSocket* directive, else the environment variable
@@ -134,6 +145,7 @@ typedef struct {
     osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
     ws_metrics_slot *metrics;       /* NULL under mod_websocket */
+    APR_OPTIONAL_FN_TYPE(ws_server_room) *room;     /* likewise */
     int sender_logins;              /* connection thread only */
     int listener_logins;            /* listener only */
 
@@ -158,6 +170,8 @@ typedef struct {
     apr_time_t last_request;
     int stopping;
     int sending;
+    int overflowed;                 /* closed for replies past the bound */
+    char peer[64];                  /* the client's address, for the log */
 
     /* connection thread only */
     osrf_buf bus_msg;
@@ -332,9 +346,11 @@ static void pending_done(const char *thread, int completed)
         bridge.abandoned = 0;
 }
 
-/* Keeps a finished connection's address watched; 0 when there is no room. */
-static int retire(const char *address, int outstanding)
+/* Keeps a finished connection's address watched, for SESSION_LINGER at
+ * least if it had stateful sessions; 0 when there is no room. */
+static int retire(const char *address, int outstanding, int had_sessions)
 {
+    apr_time_t now = apr_time_now();
     retired_address *d;
 
     if (bridge.nretired == MAX_RETIRED)
@@ -342,7 +358,8 @@ static int retire(const char *address, int outstanding)
     d = &bridge.retired[bridge.nretired++];
     strcpy(d->address, address);
     d->outstanding = outstanding;
-    d->deadline = apr_time_now() + apr_time_from_sec(bridge.set.max_request_wait);
+    d->deadline = now + apr_time_from_sec(bridge.set.max_request_wait);
+    d->linger_until = had_sessions ? now + SESSION_LINGER : 0;
     return 1;
 }
 
@@ -474,18 +491,40 @@ static void close_going_away(const WebSocketServer *server)
     close_with(server, 1001, "server shutting down");
 }
 
+/* Whether a reply of len bytes may wait for the client.  The listener
+ * never waits on a client that does not read: it must keep popping, or
+ * the replies would pile up in Redis instead (where the gateway's account
+ * cannot even measure them).  So the replies a connection holds are
+ * bounded in the child, by WebSocketMaxQueuedBytes, and a client past
+ * it is closed; its address ends as any other (drained, then deleted). */
+static int reply_fits(const WebSocketServer *server, size_t len, server_rec *s)
+{
+    size_t room;
+
+    if (bridge.room == NULL || len <= (room = bridge.room(server)))
+        return 1;
+    BLOG(s, OSRF_LOG_WARNING, NULL, "OSRFWS02032: client %s reads too slowly: a reply "
+         "of %zu bytes finds room for %zu (WebSocketMaxQueuedBytes); closing with 1008",
+         bridge.peer, len, room);
+    close_with(server, 1008, "replies waiting past the bound");
+    return 0;
+}
+
 /* Sends a frame to the current connection if it is still generation gen.
- * Called with the lock held; releases it around send (which may block). */
-static void deliver(unsigned long gen, const char *data, size_t len)
+ * Called with the lock held; releases it around send. */
+static void deliver(unsigned long gen, const char *data, size_t len, server_rec *s)
 {
     const WebSocketServer *server = bridge.server;
+    int fits;
 
-    if (server == NULL || bridge.generation != gen)
+    if (server == NULL || bridge.generation != gen || bridge.overflowed)
         return;
     bridge.sending = 1;
     apr_thread_mutex_unlock(bridge.lock);
-    server->send(server, MESSAGE_TYPE_TEXT, (const unsigned char *)data, len);
+    if ((fits = reply_fits(server, len, s)) != 0)
+        server->send(server, MESSAGE_TYPE_TEXT, (const unsigned char *)data, len);
     apr_thread_mutex_lock(bridge.lock);
+    bridge.overflowed = !fits;
     bridge.sending = 0;
     apr_thread_cond_broadcast(bridge.wake);
 }
@@ -523,7 +562,7 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
     pending_done(out->thread, out->completed);
     note_gauges();
     bridge.last_activity = apr_time_now();
-    deliver(bridge.generation, frame->data, frame->len);
+    deliver(bridge.generation, frame->data, frame->len, s);
     if (bridge.in_flight == 0 && bridge.server && child_stopping())
         close_going_away(bridge.server);
 }
@@ -594,7 +633,7 @@ static void forget_finished(server_rec *s)
     for (i = 0; i < bridge.nretired;) {
         retired_address *d = &bridge.retired[i];
 
-        if (d->outstanding > 0 && now < d->deadline) {
+        if (!osrf_address_done(d->outstanding, now, d->deadline, d->linger_until)) {
             i++;
             continue;
         }
@@ -631,7 +670,7 @@ static void answer_threads(const pending_thread *threads, int n, int code,
         ws_metric_add(bridge.metrics, code == 408 ? WS_M_GW_STATUS_408
                                                   : WS_M_GW_STATUS_503, 1);
         if (osrf_status_frame(frame, threads[i].thread, threads[i].trace, code, text) == 0)
-            deliver(gen, frame->data, frame->len);
+            deliver(gen, frame->data, frame->len, s);
     }
     osrf_buf_reset(frame);
 }
@@ -828,7 +867,10 @@ static void use_host_extensions(const WebSocketServer *server)
         bridge.metrics = metrics(server, WS_METRICS_VERSION);
     if (on_shutdown)
         on_shutdown(server, bridge_on_shutdown);
+    bridge.room = APR_RETRIEVE_OPTIONAL_FN(ws_server_room);
 }
+
+static const char *client_ip(request_rec *r);
 
 static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 {
@@ -857,6 +899,8 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     bridge.in_flight = 0;
     bridge.abandoned = 0;
     bridge.stopping = 0;
+    bridge.overflowed = 0;
+    snprintf(bridge.peer, sizeof(bridge.peer), "%s", client_ip(r));
     bridge.last_activity = bridge.last_request = apr_time_now();
     note_gauges();
     apr_thread_cond_broadcast(bridge.wake);
@@ -938,7 +982,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     apr_thread_mutex_lock(bridge.lock);
     st = osrf_client_to_bus(&id, &bridge.sessions, (const char *)buffer, size,
                             &in, &bridge.bus_msg, &bridge.activity);
-    busy = bridge.in_flight + in.requests > bridge.set.max_in_flight;
+    busy = osrf_over_cap(bridge.in_flight, in.replies, bridge.set.max_in_flight);
     full = st == OSRF_OK && in.connect
            && osrf_sessions_find(&bridge.sessions, in.thread) == NULL
            && bridge.sessions.count >= bridge.sessions.max;
@@ -969,13 +1013,13 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     /* in flight before the push: the reply may be popped and counted
      * off by the listener before RPUSH even returns here */
     apr_thread_mutex_lock(bridge.lock);
-    if (in.requests)
-        pending_add(in.thread, in.trace, in.xid, in.requests);
+    if (in.replies)
+        pending_add(in.thread, in.trace, in.xid, in.replies);
     apr_thread_mutex_unlock(bridge.lock);
     if (bus_push(r->server, in.recipient, bridge.bus_msg.data, bridge.bus_msg.len,
                  in.xid) < 0) {
         apr_thread_mutex_lock(bridge.lock);
-        pending_done(in.thread, in.requests);
+        pending_done(in.thread, in.replies);
         note_gauges();
         apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
@@ -987,7 +1031,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     apr_thread_mutex_lock(bridge.lock);
     ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
     bridge.last_activity = apr_time_now();
-    if (in.requests)
+    if (in.replies)
         bridge.last_request = bridge.last_activity;
     if (in.disconnect)
         osrf_sessions_remove(&bridge.sessions, in.thread);
@@ -996,14 +1040,39 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     return size;
 }
 
+/* The connection's stateful sessions end with it, as a well-behaved
+ * client ends them: a DISCONNECT to each worker, which then serves others
+ * at once rather than at its keepalive's end (and sends no STATUS 408).
+ * Once bridge.server is NULL the listener no longer touches the session
+ * cache, so it is read here without the lock. */
+static void end_sessions(server_rec *s)
+{
+    int i;
+
+    for (i = 0; i < bridge.sessions.count; i++) {
+        const osrf_session *e = &bridge.sessions.entries[i];
+
+        if (osrf_disconnect_message(&bridge.bus_msg, bridge.address, e) == 0
+            && bus_push(s, e->worker, bridge.bus_msg.data, bridge.bus_msg.len, NULL) == 0)
+            BLOG(s, OSRF_LOG_DEBUG, NULL, "OSRFWS02031: thread %s: its session ends "
+                 "with the connection; DISCONNECT sent to %s", e->thread, e->worker);
+    }
+    osrf_buf_reset(&bridge.bus_msg);
+    apr_thread_mutex_lock(bridge.lock);
+    bridge.sessions.count = 0;
+    note_gauges();
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
 /* The WAKE_TOKEN goes first, so the listener can never DEL this address
  * before it (the token would then create the key again).  An address
- * with replies still due is retired to the listener; any other is
+ * with replies still due, or whose sessions were just ended (a worker's
+ * 408 may cross its DISCONNECT), is retired to the listener; any other is
  * deleted here, before the child may exit. */
 static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *server)
 {
     server_rec *s = server->request(server)->server;
-    int outstanding, retired;
+    int outstanding, sessions, retired;
 
     (void)priv;
     bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
@@ -1012,14 +1081,15 @@ static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *ser
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
     outstanding = bridge.in_flight + bridge.abandoned;
-    retired = outstanding > 0 && retire(bridge.address, outstanding);
-    bridge.sessions.count = 0;      /* the connection's sessions end with it */
-    note_gauges();
+    sessions = bridge.sessions.count;
+    retired = (outstanding > 0 || sessions > 0)
+              && retire(bridge.address, outstanding, sessions > 0);
     apr_thread_mutex_unlock(bridge.lock);
-    if (outstanding > 0 && !retired)
+    end_sessions(s);
+    if ((outstanding > 0 || sessions > 0) && !retired)
         BLOG(s, OSRF_LOG_INFO, NULL,
-             "OSRFWS02013: no room to watch %s for its %d replies still due",
-             bridge.address, outstanding);
+             "OSRFWS02013: no room to watch %s for its %d replies still due "
+             "(%d sessions ended)", bridge.address, outstanding, sessions);
     if (!retired)
         bus_del(s, bridge.address);
 }

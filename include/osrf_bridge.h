@@ -76,6 +76,8 @@ typedef struct {
     char xid[OSRF_MAX_XID + 1];         /* log_xid: the client's, else made */
     char recipient[OSRF_MAX_ADDRESS + 1]; /* the key to RPUSH onto */
     int requests;                       /* REQUEST messages in the frame */
+    int replies;                        /* messages the bus answers: REQUEST
+                                           and CONNECT (not DISCONNECT) */
     int connect;                        /* a CONNECT is in the frame */
     int disconnect;                     /* a DISCONNECT is in the frame */
     char error[160];                    /* why, when not OSRF_OK */
@@ -97,7 +99,8 @@ typedef struct {
     char from[OSRF_MAX_ADDRESS + 1];
     int connected;          /* a STATUS 200 (CONNECT accepted) */
     int timed_out;          /* a STATUS 408: the session is over */
-    int completed;          /* requests ended (STATUS 205 or >= 400) */
+    int completed;          /* requests and CONNECTs ended (STATUS 200
+                               or 205, or >= 400) */
     int error;              /* the last STATUS code >= 400, else 0 */
     char xid[OSRF_MAX_XID + 1];     /* osrf_xid, "" when absent */
 } osrf_outbound;
@@ -107,6 +110,22 @@ typedef struct {
  * with BODY spliced as it came (never parsed deeper than routing needs). */
 osrf_status osrf_bus_to_client(const char *msg, size_t len,
                                osrf_outbound *out, osrf_buf *frame);
+
+/* The DISCONNECT a well-behaved client sends to end a stateful session,
+ * as a bus message from our address to the session's worker. */
+int osrf_disconnect_message(osrf_buf *bus, const char *from, const osrf_session *s);
+
+/* --- limits: pure decisions, times in microseconds ---------------------- */
+
+/* Whether a frame whose messages make `replies` answers is refused as a
+ * whole: it would take the connection's answers due past max. */
+int osrf_over_cap(int in_flight, int replies, int max);
+
+/* Whether a finished connection's address may be deleted: no reply due
+ * (or the wait for them is over, at deadline), and no ended session left
+ * that could still answer (until linger_until). */
+int osrf_address_done(int outstanding, long long now, long long deadline,
+                      long long linger_until);
 
 /* A STATUS error for the client on a thread (empty thread: none). */
 int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,

@@ -125,6 +125,12 @@ typedef struct _WebSocketPlugin {
  *     slot = metrics ? metrics(server, WS_METRICS_VERSION) : NULL;
  */
 
+/* Bytes the plugin may still send without waiting: the queue's bound
+ * (WebSocketMaxQueuedBytes) less what waits to be written to the client.
+ * A thread that keeps within it never waits on a client that does not
+ * read (the connection thread alone does, up to WebSocketSendTimeout). */
+APR_DECLARE_OPTIONAL_FN(size_t, ws_server_room, (const WebSocketServer *server));
+
 struct ws_metrics_slot;
 
 /* The calling child's counters (ws_metrics.h), or NULL unless version is

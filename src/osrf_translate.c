@@ -318,10 +318,12 @@ static osrf_status read_message(const osrf_identity *id, const char *service,
         return invalid(in, "osrfMessage without a type");
     if (osrf_json_is_string(pv[0], "REQUEST")) {
         in->requests++;
+        in->replies++;
         if (pv[1].p)
             activity_line(id, service, pv[1], activity);
     } else if (osrf_json_is_string(pv[0], "CONNECT")) {
         in->connect = 1;
+        in->replies++;          /* answered with STATUS 200 (or an error) */
     } else if (osrf_json_is_string(pv[0], "DISCONNECT")) {
         in->disconnect = 1;
     } else {
@@ -370,6 +372,24 @@ static int too_many_values(const char *p, size_t len)
     return 0;
 }
 
+/* Appends s inside a JSON string (a log_xid, a thread): quotes,
+ * backslashes and control characters escaped. */
+static void append_escaped(osrf_buf *b, const char *s)
+{
+    char esc[8];
+
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20) {
+            snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)*s);
+            osrf_buf_puts(b, esc);
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            osrf_buf_puts(b, "\\");
+        osrf_buf_append(b, s, 1);
+    }
+}
+
 /* The envelope: to, from, thread, osrf_xid, then the body. */
 static void start_envelope(const osrf_identity *id, const char *worker,
                            const char *service, osrf_span thread, const char *xid,
@@ -388,11 +408,7 @@ static void start_envelope(const osrf_identity *id, const char *worker,
     osrf_buf_puts(bus, "\",\"thread\":");
     osrf_buf_append(bus, thread.p, thread.n);
     osrf_buf_puts(bus, ",\"osrf_xid\":\"");
-    for (; *xid; xid++) {           /* printable: only these need escaping */
-        if (*xid == '"' || *xid == '\\')
-            osrf_buf_puts(bus, "\\");
-        osrf_buf_append(bus, xid, 1);
-    }
+    append_escaped(bus, xid);
     osrf_buf_puts(bus, "\",\"body\":[");
 }
 
@@ -504,7 +520,8 @@ static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
             out->connected = 1;
         else if (c == 408)
             out->timed_out = 1;
-        if (c >= 205 && c != 206)
+        /* a STATUS 200 is the answer to a CONNECT: it ends it */
+        if (c == 200 || (c >= 205 && c != 206))
             out->completed++;
         if (c >= 400)
             out->error = c;
@@ -581,6 +598,40 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         st = OSRF_ERR_NOMEM;
     free(unwrapped);
     return st;
+}
+
+int osrf_disconnect_message(osrf_buf *bus, const char *from, const osrf_session *s)
+{
+    const osrf_identity id = { from, NULL, NULL, NULL };
+    osrf_buf thread = { 0 };    /* once per session ended: not a hot path */
+    osrf_span t;
+    int rc;
+
+    osrf_buf_puts(&thread, "\"");
+    append_escaped(&thread, s->thread);
+    if (osrf_buf_puts(&thread, "\"") < 0) {
+        osrf_buf_free(&thread);
+        return -1;
+    }
+    t.p = thread.data;
+    t.n = thread.len;
+    start_envelope(&id, s->worker, NULL, t, "", bus);
+    osrf_buf_free(&thread);
+    rc = osrf_buf_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
+                       "\"type\":\"DISCONNECT\","
+                       "\"ingress\":\"" OSRF_INGRESS "\"}}]}");
+    return rc;
+}
+
+int osrf_over_cap(int in_flight, int replies, int max)
+{
+    return replies > 0 && in_flight + replies > max;
+}
+
+int osrf_address_done(int outstanding, long long now, long long deadline,
+                      long long linger_until)
+{
+    return (outstanding <= 0 || now >= deadline) && now >= linger_until;
 }
 
 int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,

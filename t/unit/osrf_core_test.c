@@ -263,6 +263,7 @@ static void test_outbound(void)
     is_int(osrf_bus_to_client(connected, strlen(connected), &out, &frame), OSRF_OK,
            "a CONNECT answer translates");
     ok(out.connected, "STATUS 200 is seen");
+    is_int(out.completed, 1, "STATUS 200 ends the CONNECT it answers");
     is_str(out.from, "opensrf:client:opensrf:localhost:w:2:y", "with the worker address");
     ok(strstr(frame.data, ",\"transport_error\":true}") != NULL, "transport_error passed on");
     {
@@ -315,6 +316,73 @@ static void test_outbound(void)
        && strstr(frame.data, "\"statusCode\":400") && strstr(frame.data, "\"threadTrace\":\"3\""),
        "STATUS error frame on the thread with its threadTrace");
     osrf_buf_free(&frame);
+}
+
+/* Every message that makes the bus answer counts against the in-flight
+ * cap; a frame that would pass it is refused as a whole. */
+static void test_replies_counted(void)
+{
+    osrf_buf bus = { 0 }, act = { 0 };
+    osrf_inbound in;
+    const char *msg = "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\","
+                      "\"type\":\"%s\",\"payload\":{\"__c\":\"osrfMethod\","
+                      "\"__p\":{\"method\":\"m\",\"params\":[]}}}}";
+    osrf_buf frame = { 0 };
+    char one[256];
+    int i;
+
+    osrf_buf_puts(&frame, "{\"service\":\"opensrf.test\",\"thread\":\"t\",\"osrf_msg\":[");
+    for (i = 0; i < 300; i++) {
+        snprintf(one, sizeof(one), msg, i % 3 == 0 ? "REQUEST" : i % 3 == 1 ? "CONNECT"
+                                                            : "DISCONNECT");
+        if (i)
+            osrf_buf_puts(&frame, ",");
+        osrf_buf_puts(&frame, one);
+    }
+    osrf_buf_puts(&frame, "]}");
+    is_int(inbound(frame.data, &in, &bus, &act), OSRF_OK, "a frame of 300 messages translates");
+    is_int(in.requests, 100, "its 100 REQUESTs counted as requests");
+    is_int(in.replies, 200, "its REQUESTs and CONNECTs counted as replies due; "
+           "DISCONNECT makes none");
+    ok(osrf_over_cap(0, in.replies, 128), "a frame of 200 answers is refused under a cap of 128");
+    ok(osrf_over_cap(100, 29, 128), "one answer past the cap is refused");
+    ok(!osrf_over_cap(100, 28, 128), "up to the cap is taken");
+    ok(!osrf_over_cap(500, 0, 128), "a frame that makes no answer (DISCONNECT) always passes");
+    osrf_buf_free(&frame);
+    osrf_buf_free(&bus);
+    osrf_buf_free(&act);
+}
+
+static void test_disconnect_message(void)
+{
+    osrf_session s = { "0.4\"x\\y\001", "opensrf:client:opensrf:localhost:w:7:z" };
+    osrf_buf bus = { 0 }, frame = { 0 };
+    osrf_outbound out;
+    const char *end;
+
+    ok(osrf_disconnect_message(&bus, id.address, &s) == 0, "a DISCONNECT message is built");
+    end = osrf_json_skip(bus.data, bus.data + bus.len, 10);
+    ok(end == bus.data + bus.len, "it is one JSON value (the thread escaped)");
+    ok(strstr(bus.data, "\"to\":\"opensrf:client:opensrf:localhost:w:7:z\"")
+       && strstr(bus.data, "\"from\":\"opensrf:client:gateway:localhost:web1:42:abcd\""),
+       "from our address to the session's worker");
+    ok(strstr(bus.data, "\"type\":\"DISCONNECT\"") && strchr(bus.data, ' ') == NULL,
+       "a compact DISCONNECT");
+    ok(osrf_bus_to_client(bus.data, bus.len, &out, &frame) == OSRF_OK
+       && strcmp(out.thread, s.thread) == 0, "on the session's thread, read back unchanged");
+    osrf_buf_free(&bus);
+    osrf_buf_free(&frame);
+}
+
+/* A finished connection's address is deleted once nothing can answer it. */
+static void test_address_done(void)
+{
+    ok(osrf_address_done(0, 100, 600, 0), "nothing due, no session: deleted at once");
+    ok(!osrf_address_done(2, 100, 600, 0), "replies due: kept");
+    ok(osrf_address_done(2, 600, 600, 0), "replies due past the max request wait: deleted");
+    ok(!osrf_address_done(0, 100, 600, 110), "an ended session may still answer: kept");
+    ok(osrf_address_done(-1, 110, 600, 110), "then deleted (a late 408 counted off)");
+    ok(!osrf_address_done(0, 600, 600, 700), "the linger holds past the request deadline");
 }
 
 static void test_sessions(void)
@@ -378,6 +446,9 @@ int main(void)
     test_scanner();
     test_inbound();
     test_outbound();
+    test_replies_counted();
+    test_disconnect_message();
+    test_address_done();
     test_sessions();
     test_config();
     return done_testing();

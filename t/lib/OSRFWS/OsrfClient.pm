@@ -13,6 +13,7 @@ sub new {
     my ($class, %o) = @_;
     my $ws = OSRFWS::WSClient->connect(port => $o{port}, tls => $o{tls},
                                        local_addr => $o{local_addr},
+                                       rcvbuf => $o{rcvbuf},
                                        headers => $o{headers},
                                        path => '/osrf-websocket-translator');
     die "handshake: " . $ws->status unless $ws->status == 101;

@@ -5,11 +5,13 @@ use strict;
 use warnings;
 use IO::Select;
 use IO::Socket::INET;
+use Socket ();
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time);
 
 # connect(port => P, path => '/echo', tls => 0, headers => {...},
-#         key => '...', timeout => 5, local_addr => '127.0.0.2').  A header set to undef is not sent.
+#         key => '...', timeout => 5, local_addr => '127.0.0.2',
+#         rcvbuf => BYTES).  A header set to undef is not sent.
 # Returns the client; ->status and ->header(NAME) tell the handshake's answer.
 sub connect {
     my ($class, %o) = @_;
@@ -36,7 +38,22 @@ sub _open {
         require IO::Socket::SSL;
         return IO::Socket::SSL->new(%common, SSL_verify_mode => 0);
     }
+    return _open_small_window(%o) if $o{rcvbuf};
     my $s = IO::Socket::INET->new(%common) or return;
+    setsockopt($s, 6, 1, 1);    # TCP_NODELAY
+    return $s;
+}
+
+# A client whose kernel takes only about rcvbuf bytes it has not read
+# (the buffer is set before connect, so the window stays that small).
+sub _open_small_window {
+    my (%o) = @_;
+    my $s = IO::Socket::INET->new(Proto => 'tcp',
+                                  ($o{local_addr} ? (LocalAddr => $o{local_addr}) : ()))
+        or return;
+    setsockopt($s, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), $o{rcvbuf}) or return;
+    $s->connect(Socket::pack_sockaddr_in($o{port}, Socket::inet_aton('127.0.0.1')))
+        or return;
     setsockopt($s, 6, 1, 1);    # TCP_NODELAY
     return $s;
 }
