@@ -76,6 +76,7 @@
 #include "osrf_config.h"
 #include "osrf_log.h"
 #include "websocket_plugin.h"
+#include "ws_admit.h"
 #include "ws_metrics.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
@@ -834,9 +835,27 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     return &bridge;
 }
 
+/* The activity-log lines of the frame just read, one per REQUEST (the
+ * core ends each with \n): relayed (refused 0), or refused with a STATUS,
+ * so each request is logged once, under its own client and xid. */
+static void log_activity(request_rec *r, const char *xid, int refused)
+{
+    char *line = bridge.activity.data, *nl, head[48] = "OSRFWS02010: ";
+
+    if (refused)
+        snprintf(head, sizeof(head), "OSRFWS02018: refused, STATUS %d: ", refused);
+    while (line && (nl = strchr(line, '\n')) != NULL) {
+        BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "%s%.*s", head, (int)(nl - line), line);
+        line = nl + 1;
+    }
+    osrf_buf_reset(&bridge.activity);
+}
+
+/* Refuses the frame just read: its requests are logged as refused. */
 static void send_status(const WebSocketServer *server, const osrf_inbound *in,
                         int code, const char *text)
 {
+    log_activity(server->request(server), in->xid, code);
     if (code != 400)    /* a 400's reason is logged by OSRFWS02009 */
         BLOG(server->request(server)->server, OSRF_LOG_INFO, in->xid,
              "OSRFWS02016: thread %s: STATUS %d, %s", in->thread, code, text);
@@ -847,45 +866,16 @@ static void send_status(const WebSocketServer *server, const osrf_inbound *in,
     osrf_buf_reset(&bridge.reply);
 }
 
-static int trusted_proxy(const char *ip)
+/* The client's address: behind a trusted proxy, the last X-Forwarded-For
+ * hop that is not itself one (hops checked as addresses, ws_admit.h). */
+static const char *client_ip(request_rec *r, char out[WS_ADDR_MAX + 1])
 {
     apr_array_header_t *a = bridge.set.trusted_proxies;
-    int i;
 
-    for (i = 0; a && i < a->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(a, i, const char *), ip) == 0)
-            return 1;
-    return 0;
-}
-
-/* The client's address: behind a trusted proxy, the last hop of
- * X-Forwarded-For that is not itself a trusted proxy. */
-static const char *client_ip(request_rec *r)
-{
-    const char *ip = r->useragent_ip, *xff;
-    char *list, *hop, *state;
-
-    if (!trusted_proxy(ip)
-        || (xff = apr_table_get(r->headers_in, "X-Forwarded-For")) == NULL)
-        return ip;
-    list = apr_pstrdup(r->pool, xff);
-    for (hop = apr_strtok(list, ", ", &state); hop; hop = apr_strtok(NULL, ", ", &state))
-        if (!trusted_proxy(hop) && strspn(hop, "0123456789abcdefABCDEF.:") == strlen(hop))
-            ip = hop;
-    return ip;
-}
-
-/* One activity-log line per REQUEST (the core ends each with \n). */
-static void log_activity(request_rec *r, const char *xid)
-{
-    char *line = bridge.activity.data, *nl;
-
-    while (line && (nl = strchr(line, '\n')) != NULL) {
-        BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "OSRFWS02010: %.*s",
-             (int)(nl - line), line);
-        line = nl + 1;
-    }
-    osrf_buf_reset(&bridge.activity);
+    return ws_forwarded_client(r->useragent_ip,
+                               apr_table_get(r->headers_in, "X-Forwarded-For"),
+                               a ? (const char *const *)a->elts : NULL,
+                               a ? a->nelts : 0, out);
 }
 
 static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *server,
@@ -893,9 +883,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
                                          const size_t size)
 {
     request_rec *r = server->request(server);
+    char ip[WS_ADDR_MAX + 1];
     osrf_identity id = { bridge.address, bridge.router_key,
                          (const char *const *)bridge.cfg.log_protect,
-                         client_ip(r) };
+                         client_ip(r, ip) };
     osrf_inbound in;
     osrf_status st;
     int busy, full;
@@ -934,8 +925,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         send_status(server, &in, 503, "too many stateful sessions on this connection");
         return 0;
     }
-    log_activity(r, in.xid);
-
     /* in flight before the push: the reply may be popped and counted
      * off by the listener before RPUSH even returns here */
     apr_thread_mutex_lock(bridge.lock);
@@ -953,6 +942,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         return 0;
     }
     osrf_buf_reset(&bridge.bus_msg);
+    log_activity(r, in.xid, 0);
 
     apr_thread_mutex_lock(bridge.lock);
     ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
