@@ -69,6 +69,7 @@
 #include "ws_deflate.h"
 #include "ws_metrics.h"
 #include "ws_prefork.h"
+#include "ws_reserve.h"
 #include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_websocket_module;
@@ -96,6 +97,8 @@ typedef struct {
     int compression_takeover;
     apr_int64_t compression_min_size;
     apr_array_header_t *status_allow;   /* of apr_ipsubnet_t *; NULL = loopback */
+    int reserve;                    /* children kept free of WebSockets */
+    int client_limit;               /* WebSockets per client; 0: any */
 } ws_dir_conf;
 
 typedef struct {
@@ -106,6 +109,8 @@ typedef struct {
 
 typedef struct {
     apr_array_header_t *locations;  /* of ws_location: the 3-argument form */
+    apr_array_header_t *trusted;    /* proxies (const char *) believed about
+                                       X-Forwarded-For; NULL: none */
 } ws_server_conf;
 
 static void *create_dir_conf(apr_pool_t *p, char *dir)
@@ -123,6 +128,8 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     conf->compression_window_bits = UNSET;
     conf->compression_takeover = UNSET;
     conf->compression_min_size = UNSET;
+    conf->reserve = UNSET;
+    conf->client_limit = UNSET;
     return conf;
 }
 
@@ -147,6 +154,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->compression_takeover = MERGE(compression_takeover);
     conf->compression_min_size = MERGE(compression_min_size);
     conf->status_allow = add->status_allow ? add->status_allow : base->status_allow;
+    conf->reserve = MERGE(reserve);
+    conf->client_limit = MERGE(client_limit);
     return conf;
 }
 
@@ -165,6 +174,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     ws_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->locations = apr_array_append(p, add->locations, base->locations);
+    conf->trusted = add->trusted ? add->trusted : base->trusted;
     return conf;
 }
 
@@ -179,6 +189,8 @@ typedef struct {
     int compression;
     ws_pmd_config pmd;
     apr_size_t compression_min_size;
+    int reserve;
+    int client_limit;
 } ws_settings;
 
 static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
@@ -205,6 +217,8 @@ static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
                                 ? conf->compression_takeover : 0;
     set->compression_min_size = conf->compression_min_size != UNSET
                                 ? (apr_size_t)conf->compression_min_size : 1024;
+    set->reserve = conf->reserve != UNSET ? conf->reserve : 2;
+    set->client_limit = conf->client_limit != UNSET ? conf->client_limit : 0;
 }
 
 /* --- plugin loading ----------------------------------------------------- */
@@ -374,6 +388,27 @@ static const char *add_status_allow(cmd_parms *cmd, void *dconf, const char *arg
     return ws_status_allow(cmd->pool, &((ws_dir_conf *)dconf)->status_allow, arg);
 }
 
+static const char *set_reserve(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 0, 100000, &((ws_dir_conf *)dconf)->reserve);
+}
+
+static const char *set_client_limit(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 0, 100000, &((ws_dir_conf *)dconf)->client_limit);
+}
+
+/* The bridge's OSRFWebSocketTrustedProxies, through ws_reserve.h. */
+static void osrf_ws_trust_proxy(cmd_parms *cmd, const char *ip)
+{
+    ws_server_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                                 &osrf_websocket_module);
+
+    if (sconf->trusted == NULL)
+        sconf->trusted = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    *(const char **)apr_array_push(sconf->trusted) = ip;
+}
+
 static const command_rec ws_commands[] = {
     AP_INIT_TAKE23("WebSocketHandler", set_handler, NULL, RSRC_CONF | ACCESS_CONF,
                    "[/path] plugin-library init-function"),
@@ -415,6 +450,11 @@ static const command_rec ws_commands[] = {
     AP_INIT_ITERATE("WebSocketStatusAllow", add_status_allow, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "addresses or CIDRs the status handler answers (default 127.0.0.1 ::1)"),
+    AP_INIT_TAKE1("WebSocketReserve", set_reserve, NULL, RSRC_CONF | ACCESS_CONF,
+                  "children kept free of WebSockets; upgrades past it get 503 (default 2)"),
+    AP_INIT_TAKE1("WebSocketMaxConnectionsPerClient", set_client_limit, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "WebSockets one client address may hold at once (default 0: any)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
@@ -1183,6 +1223,48 @@ static void send_switching_protocols(WebSocketState *st)
     ap_send_interim_response(r, 1);
 }
 
+/* Whether a new WebSocket may take this child: refused (503, Retry-After)
+ * while the instance is down to its reserve of free children, so that
+ * they stay free for the status handler, health checks and these quick
+ * refusals, or when the client holds its limit.  A refusal is logged at
+ * most once a second per child: a full instance refuses many. */
+static int admitted(request_rec *r, const ws_settings *set)
+{
+    static int64_t last_logged;     /* written only by a refusing child */
+    ws_server_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                 &osrf_websocket_module);
+    const apr_array_header_t *a = sconf->trusted;
+    ws_admit_counts counts = { 0, 0, set->reserve, 0, set->client_limit };
+    char client[WS_ADDR_MAX + 1];
+    ws_admit_status why;
+
+    if (set->reserve == 0 && set->client_limit == 0)
+        return 1;
+    ws_forwarded_client(r->useragent_ip, apr_table_get(r->headers_in, "X-Forwarded-For"),
+                        a ? (const char *const *)a->elts : NULL, a ? a->nelts : 0,
+                        client);
+    if (ws_reserve_count(r, client, &counts) < 0
+        || (why = ws_admit(&counts)) == WS_ADMIT_OK) {
+        ws_reserve_claim(r, client);
+        return 1;
+    }
+    if (ws_admit_log_due(&last_logged, apr_time_now())) {
+        if (why == WS_ADMIT_FULL)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "OSRFWS01016: refusing new WebSockets (503): %d of %d "
+                          "children busy, WebSocketReserve %d", counts.busy,
+                          counts.limit, set->reserve);
+        else
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "OSRFWS01017: refusing a WebSocket to %s (503): it holds %d, "
+                          "WebSocketMaxConnectionsPerClient %d", client,
+                          counts.client_conns, set->client_limit);
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
+    return 0;
+}
+
 static int ws_handler(request_rec *r)
 {
     ws_dir_conf *dconf = ap_get_module_config(r->per_dir_config,
@@ -1217,6 +1299,8 @@ static int ws_handler(request_rec *r)
         ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
         return HTTP_FORBIDDEN;
     }
+    if (!admitted(r, &set))
+        return HTTP_SERVICE_UNAVAILABLE;
 
     st = new_state(r, plugin, dconf);
     if (st == NULL) {
@@ -1275,6 +1359,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(osrf_ws_trust_proxy);
 }
 
 AP_DECLARE_MODULE(osrf_websocket) = {

@@ -78,6 +78,7 @@
 #include "websocket_plugin.h"
 #include "ws_admit.h"
 #include "ws_metrics.h"
+#include "ws_reserve.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
@@ -1071,7 +1072,12 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *add_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    APR_OPTIONAL_FN_TYPE(osrf_ws_trust_proxy) *module_trusts
+        = APR_RETRIEVE_OPTIONAL_FN(osrf_ws_trust_proxy);
+
     (void)dconf;
+    if (module_trusts)      /* the module's per-client limit reads the same */
+        module_trusts(cmd, arg);
     if (directives.trusted_proxies == NULL)
         directives.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(const char *));
     *(const char **)apr_array_push(directives.trusted_proxies) = arg;

@@ -39,7 +39,9 @@ typedef struct {
 } ws_admit_counts;
 
 /* Whether a new upgrade may go on: refused while taking it would leave
- * fewer than reserve children free to answer anyone else. */
+ * fewer than reserve children free to answer anyone else.  An instance
+ * of reserve children or fewer keeps one for WebSockets (a reserve of
+ * limit - 1). */
 ws_admit_status ws_admit(const ws_admit_counts *c);
 
 /* 1 if a refusal should be logged now (at most one line a second), and

@@ -63,7 +63,9 @@ const char *ws_forwarded_client(const char *peer, const char *xff,
 
 ws_admit_status ws_admit(const ws_admit_counts *c)
 {
-    if (c->reserve > 0 && c->limit - c->busy < c->reserve)
+    int reserve = c->reserve < c->limit ? c->reserve : c->limit - 1;
+
+    if (reserve > 0 && c->limit - c->busy < reserve)
         return WS_ADMIT_FULL;
     if (c->client_limit > 0 && c->client_conns >= c->client_limit)
         return WS_ADMIT_CLIENT_LIMIT;

@@ -78,6 +78,15 @@ static void test_admit(void)
     c.busy = 8;
     c.client_limit = 1;
     is_int(ws_admit(&c), WS_ADMIT_FULL, "full is said first");
+    c.client_limit = 0;
+    c.limit = 1;
+    c.busy = 1;
+    is_int(ws_admit(&c), WS_ADMIT_OK, "one child, reserve 2: it still takes a WebSocket");
+    c.limit = 2;
+    c.busy = 2;
+    is_int(ws_admit(&c), WS_ADMIT_FULL, "two children, reserve 2: one kept free");
+    c.busy = 1;
+    is_int(ws_admit(&c), WS_ADMIT_OK, "and the other takes a WebSocket");
 }
 
 static void test_log_rate(void)
