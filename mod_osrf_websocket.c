@@ -46,6 +46,8 @@
  * Counters (ws_metrics.h) go into this child's slot of the shared table
  * with relaxed atomics, from whichever thread sees the event; no lock.
  */
+#include <malloc.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
@@ -77,6 +79,11 @@ module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 #define WS_HANDLER_NAME   "websocket-handler"
 #define WS_READ_CHUNK     16384
 #define WS_KEEP_BUFFER    (64 * 1024)
+/* A message at least this large gives the heap back once it is done:
+ * glibc keeps freed memory for reuse (its mmap threshold grows with the
+ * largest block freed), and a prefork child idles for hours after one
+ * large result. */
+#define WS_TRIM_AFTER     (256 * 1024)
 #define WS_STATE_CHECK    apr_time_from_sec(1)
 #define UNSET             -1
 
@@ -509,6 +516,7 @@ struct _WebSocketState {
     int close_sent;
     int done;                       /* leave the loop and drop TCP */
     int shutdown_seen;
+    int trim_due;                   /* a large message was read */
 };
 
 static apr_status_t free_state_buffers(void *data)
@@ -566,11 +574,20 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
     return rv;
 }
 
+/* After a message of len bytes, whose buffers are freed: the heap goes
+ * back to the kernel if it was a large one. */
+static void give_back(apr_size_t len)
+{
+    if (len >= WS_TRIM_AFTER)
+        malloc_trim(0);
+}
+
 /* Writes everything queued so far; the caller holds io. */
 static void write_outbox(WebSocketState *st)
 {
     ws_buffer swap;
     apr_status_t rv = APR_SUCCESS;
+    apr_size_t written;
     int over;
 
     apr_thread_mutex_lock(st->lock);
@@ -585,8 +602,10 @@ static void write_outbox(WebSocketState *st)
         rv = write_out(st, (const char *)st->writing.data, st->writing.len);
         ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
     }
+    written = st->writing.len;
     st->writing.len = 0;
     ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
+    give_back(written);
     if (rv != APR_SUCCESS) {
         apr_thread_mutex_lock(st->lock);
         st->broken = rv;
@@ -720,7 +739,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
                                 const size_t buffer_size)
 {
     WebSocketState *st = server->state;
-    int own = on_connection_thread(st), over = 0, queued, deflated;
+    int own = on_connection_thread(st), over = 0, queued, deflated = 0;
     unsigned opcode;
 
     switch (type) {
@@ -762,6 +781,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
      * together once it has read it all */
     if (!own || over)
         flush_outbox(st);
+    give_back(deflated ? buffer_size : 0);     /* the deflate buffer's */
     return buffer_size;
 }
 
@@ -842,6 +862,7 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
     ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
+    st->trim_due = st->trim_due || len >= WS_TRIM_AFTER;
     if (st->plugin->on_message)
         st->plugin->on_message(st->plugin_private, &st->server,
                                opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT
@@ -909,6 +930,10 @@ static void feed_reader(WebSocketState *st)
         status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
         if (status != WS_OK && status != WS_ERR_STOPPED)
             fail_connection(st, status, ws_reader_error(st->reader));
+        if (st->trim_due) {     /* the reader has let its buffer go too */
+            st->trim_due = 0;
+            give_back(WS_TRIM_AFTER);
+        }
         /* the frame timer runs from the first byte of a frame or
          * message until it is complete */
         if (!ws_reader_in_message(st->reader))
@@ -1337,6 +1362,10 @@ static int ws_handler(request_rec *r)
     if (plugin->on_disconnect)
         plugin->on_disconnect(st->plugin_private, &st->server);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, -1);
+    /* the child may now wait hours for its next connection: what this
+     * one held goes back now, not when the request pool goes */
+    apr_pool_cleanup_run(r->pool, st, free_state_buffers);
+    malloc_trim(0);
 
     /* the connection is done: Apache must write nothing more on it */
     r->connection->keepalive = AP_CONN_CLOSE;

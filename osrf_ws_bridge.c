@@ -87,6 +87,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define MAX_RETIRED        8
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
+#define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -708,7 +709,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
     argv[0] = "BLPOP";
     snprintf(timeout, sizeof(timeout), "%d", bridge.set.idle_check_interval);
     for (;;) {
-        int i, nkeys = watched_keys(keys);
+        int i, nkeys = watched_keys(keys), large = 0;
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
@@ -732,6 +733,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+            large = r->element[1]->len >= TRIM_AFTER;
             handle_reply(r->element[0]->str, r->element[1]->str,
                          r->element[1]->len, &frame, s);
             osrf_buf_reset(&frame);
@@ -745,6 +747,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             malloc_trim(0);
         }
         freeReplyObject(r);
+        if (large)      /* the reply and its frame are freed: give them back */
+            malloc_trim(0);
         expire_pending(&frame, s);
         forget_finished(s);
     }
