@@ -15,7 +15,7 @@ use JSON::XS;
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
-use OSRFWS::Util qw(wait_until);
+use OSRFWS::Util qw(wait_until rss_kb);
 
 my $gw = OSRFWS::Gateway->new(apache => { max_message => '16M', max_clients => 4,
                                          start_servers => 2 });
@@ -40,13 +40,6 @@ sub inflate_msg {
     my ($in, $out) = ($data . "\x00\x00\xff\xff", '');
     my $st = $i->inflate($in, $out);
     return $st == Z_OK || $st == Z_BUF_ERROR ? $out : undef;
-}
-
-sub rss_kb {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/status" or return 0;
-    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
-    return 0;
 }
 
 # The child holding the client's TCP connection: its socket's inode in
