@@ -164,10 +164,14 @@ static void test_inbound(void)
     ok(in.thread[0] == '\0', "a refused thread is not echoed back");
     is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"a\\nb\",\"osrf_msg\":[]}",
                    &in, &bus, &act), OSRF_ERR_INVALID, "log_xid with a newline refused");
-    is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"a\\u2028b\",\"osrf_msg\":[]}",
-                   &in, &bus, &act), OSRF_ERR_INVALID, "log_xid with U+2028 refused");
-    is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"a\xc2\x85" "b\",\"osrf_msg\":[]}",
-                   &in, &bus, &act), OSRF_ERR_INVALID, "log_xid with a raw NEL refused");
+#define XID_FRAME(xid) "{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"" xid "\"," \
+        "\"osrf_msg\":[{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"CONNECT\"}}]}"
+    is_int(inbound(XID_FRAME("a\\u2028b"), &in, &bus, &act), OSRF_ERR_INVALID,
+           "log_xid with U+2028 refused");
+    ok(strstr(in.error, "log_xid") != NULL, "  for its log_xid");
+    is_int(inbound(XID_FRAME("a\xc2\x85" "b"), &in, &bus, &act), OSRF_ERR_INVALID,
+           "log_xid with a raw NEL refused");
+    is_int(inbound(XID_FRAME("a-b"), &in, &bus, &act), OSRF_OK, "a plain log_xid passes");
     is_int(inbound(REQ("opensrf.math", "0.1\\u009b", "add", "[]"), &in, &bus, &act),
            OSRF_ERR_INVALID, "a thread with a C1 control (CSI) refused");
     inbound(REQ("opensrf.math", "0.1", "add\\u2029x", "[\"a\xe2\x80\xa8" "b\"]"), &in, &bus, &act);
