@@ -185,12 +185,13 @@ static int apache_level(int level)
 static void __attribute__((noinline))
 apache_log(server_rec *s, int level, const char *xid, int line, const char *msg)
 {
-    char safe[OSRF_LOG_LINE_MAX];
+    char safe[OSRF_LOG_LINE_MAX], safe_xid[2 * OSRF_MAX_XID];
 
     osrf_log_escape(msg, safe, sizeof(safe));
-    if (xid && *xid)
+    osrf_log_escape(xid, safe_xid, sizeof(safe_xid));   /* a bus reply's, too */
+    if (*safe_xid)
         ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s [log_xid %s]", safe, xid);
+                      "%s [log_xid %s]", safe, safe_xid);
     else
         ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
                       "%s", safe);
