@@ -1,6 +1,7 @@
 # Memory comes back after a large message: a compressed frame of some
-# 40 kB that inflates to 15 MiB, echoed (compressed again) a few times by
-# the echo plugin and by an OpenSRF service through the bridge and Redis;
+# 40 kB that inflates to 15 MiB, then two of 5 MiB, echoed (compressed
+# again) by the echo plugin and by an OpenSRF service through the bridge
+# and Redis; uncompressed too;
 # the child serving the connection is back within 1 MB of its RSS before,
 # within 5 s, while the connection stays open and idle, and once it has
 # ended (the child then waits for its next connection).
@@ -16,6 +17,10 @@ use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
 use OSRFWS::Util qw(wait_until rss_kb);
+
+# ASan's allocator is not glibc's: there is no heap to give back.
+plan skip_all => 'RSS is measured on the glibc allocator, not under the sanitizers'
+    if ($ENV{OSRFWS_SANITIZERS} // '') eq 'yes';
 
 my $gw = OSRFWS::Gateway->new(apache => { max_message => '16M', max_clients => 4,
                                          start_servers => 2 });
@@ -128,8 +133,12 @@ sub returns_after {
     my $before = settled_rss($pid);
     # nothing JSON would escape: 15 MiB in the OpenSRF frame too
     my $big = ('acp 39000000123456 4 Available; ' x 500000);
-    $big = substr($big, 0, 15 * $MiB);
-    ok $e->{call}->($c, $big, $compress), "$what: 15 MiB there and back, $_" for 1 .. 3;
+    # glibc's mmap threshold rises to the largest block freed (15 MiB
+    # here), so the next messages' buffers come from the heap, which it
+    # trims only past twice that: 5 MiB ones stay unless given back
+    ok $e->{call}->($c, substr($big, 0, 15 * $MiB), $compress), "$what: 15 MiB there and back";
+    ok $e->{call}->($c, substr($big, 0, 5 * $MiB), $compress), "$what: 5 MiB there and back, $_"
+        for 1 .. 2;
     if ($close) {
         $c->send_close(1000);
         $c->read_close(5);
