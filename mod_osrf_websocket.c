@@ -51,6 +51,8 @@
  * Counters (ws_metrics.h) go into this child's slot of the shared table
  * with relaxed atomics, from whichever thread sees the event; no lock.
  */
+#include <malloc.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
@@ -74,6 +76,7 @@
 #include "ws_deflate.h"
 #include "ws_metrics.h"
 #include "ws_prefork.h"
+#include "ws_reserve.h"
 #include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_websocket_module;
@@ -81,6 +84,11 @@ module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 #define WS_HANDLER_NAME   "websocket-handler"
 #define WS_READ_CHUNK     16384
 #define WS_KEEP_BUFFER    (64 * 1024)
+/* A message at least this large gives the heap back once it is done:
+ * glibc keeps freed memory for reuse (its mmap threshold grows with the
+ * largest block freed), and a prefork child idles for hours after one
+ * large result. */
+#define WS_TRIM_AFTER     (256 * 1024)
 #define WS_STATE_CHECK    apr_time_from_sec(1)
 /* The most another thread writes itself, into a socket with room: a
  * common OpenSRF reply is about 1 kB; larger ones go to the connection
@@ -106,6 +114,8 @@ typedef struct {
     int compression_takeover;
     apr_int64_t compression_min_size;
     apr_array_header_t *status_allow;   /* of apr_ipsubnet_t *; NULL = loopback */
+    int reserve;                    /* children kept free of WebSockets */
+    int client_limit;               /* WebSockets per client; 0: any */
 } ws_dir_conf;
 
 typedef struct {
@@ -116,6 +126,8 @@ typedef struct {
 
 typedef struct {
     apr_array_header_t *locations;  /* of ws_location: the 3-argument form */
+    apr_array_header_t *trusted;    /* proxies (const char *) believed about
+                                       X-Forwarded-For; NULL: none */
 } ws_server_conf;
 
 static void *create_dir_conf(apr_pool_t *p, char *dir)
@@ -134,6 +146,8 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     conf->compression_window_bits = UNSET;
     conf->compression_takeover = UNSET;
     conf->compression_min_size = UNSET;
+    conf->reserve = UNSET;
+    conf->client_limit = UNSET;
     return conf;
 }
 
@@ -159,6 +173,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->compression_takeover = MERGE(compression_takeover);
     conf->compression_min_size = MERGE(compression_min_size);
     conf->status_allow = add->status_allow ? add->status_allow : base->status_allow;
+    conf->reserve = MERGE(reserve);
+    conf->client_limit = MERGE(client_limit);
     return conf;
 }
 
@@ -177,6 +193,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     ws_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->locations = apr_array_append(p, add->locations, base->locations);
+    conf->trusted = add->trusted ? add->trusted : base->trusted;
     return conf;
 }
 
@@ -192,6 +209,8 @@ typedef struct {
     int compression;
     ws_pmd_config pmd;
     apr_size_t compression_min_size;
+    int reserve;
+    int client_limit;
 } ws_settings;
 
 static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
@@ -221,6 +240,8 @@ static void effective_settings(const ws_dir_conf *conf, ws_settings *set)
                                 ? conf->compression_takeover : 0;
     set->compression_min_size = conf->compression_min_size != UNSET
                                 ? (apr_size_t)conf->compression_min_size : 1024;
+    set->reserve = conf->reserve != UNSET ? conf->reserve : 2;
+    set->client_limit = conf->client_limit != UNSET ? conf->client_limit : 0;
 }
 
 /* --- plugin loading ----------------------------------------------------- */
@@ -400,6 +421,27 @@ static const char *add_status_allow(cmd_parms *cmd, void *dconf, const char *arg
     return ws_status_allow(cmd->pool, &((ws_dir_conf *)dconf)->status_allow, arg);
 }
 
+static const char *set_reserve(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 0, 100000, &((ws_dir_conf *)dconf)->reserve);
+}
+
+static const char *set_client_limit(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return set_in_range(cmd, arg, 0, 100000, &((ws_dir_conf *)dconf)->client_limit);
+}
+
+/* The bridge's OSRFWebSocketTrustedProxies, through ws_reserve.h. */
+static void osrf_ws_trust_proxy(cmd_parms *cmd, const char *ip)
+{
+    ws_server_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                                 &osrf_websocket_module);
+
+    if (sconf->trusted == NULL)
+        sconf->trusted = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    *(const char **)apr_array_push(sconf->trusted) = ip;
+}
+
 static const command_rec ws_commands[] = {
     AP_INIT_TAKE23("WebSocketHandler", set_handler, NULL, RSRC_CONF | ACCESS_CONF,
                    "[/path] plugin-library init-function"),
@@ -445,6 +487,11 @@ static const command_rec ws_commands[] = {
     AP_INIT_ITERATE("WebSocketStatusAllow", add_status_allow, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "addresses or CIDRs the status handler answers (default 127.0.0.1 ::1)"),
+    AP_INIT_TAKE1("WebSocketReserve", set_reserve, NULL, RSRC_CONF | ACCESS_CONF,
+                  "children kept free of WebSockets; upgrades past it get 503 (default 2)"),
+    AP_INIT_TAKE1("WebSocketMaxConnectionsPerClient", set_client_limit, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "WebSockets one client address may hold at once (default 0: any)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
@@ -501,6 +548,7 @@ struct _WebSocketState {
     int close_sent;
     int done;                       /* leave the loop and drop TCP */
     int shutdown_seen;
+    int trim_due;                   /* a large message was read */
 };
 
 static apr_status_t free_state_buffers(void *data)
@@ -558,11 +606,20 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
     return rv;
 }
 
+/* After a message of len bytes, whose buffers are freed: the heap goes
+ * back to the kernel if it was a large one. */
+static void give_back(apr_size_t len)
+{
+    if (len >= WS_TRIM_AFTER)
+        malloc_trim(0);
+}
+
 /* Writes everything queued so far; the caller holds io. */
 static void write_outbox(WebSocketState *st)
 {
     ws_buffer swap;
     apr_status_t rv = APR_SUCCESS;
+    apr_size_t written;
     int over;
 
     apr_thread_mutex_lock(st->lock);
@@ -578,8 +635,10 @@ static void write_outbox(WebSocketState *st)
         rv = write_out(st, (const char *)st->writing.data, st->writing.len);
         ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
     }
+    written = st->writing.len;
     st->writing.len = 0;
     ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
+    give_back(written);
     apr_thread_mutex_lock(st->lock);
     st->in_write = 0;
     if (rv != APR_SUCCESS)
@@ -759,7 +818,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
                                 const size_t buffer_size)
 {
     WebSocketState *st = server->state;
-    int own = on_connection_thread(st), over = 0, queued, deflated;
+    int own = on_connection_thread(st), over = 0, queued, deflated = 0;
     unsigned opcode;
 
     switch (type) {
@@ -801,6 +860,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
      * together once it has read it all */
     if (!own || over)
         flush_outbox(st);
+    give_back(deflated ? buffer_size : 0);     /* the deflate buffer's */
     return buffer_size;
 }
 
@@ -905,6 +965,7 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
     ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
+    st->trim_due = st->trim_due || len >= WS_TRIM_AFTER;
     st->plugin->on_message(st->plugin_private, &st->server,
                            opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT : MESSAGE_TYPE_BINARY,
                            data, len);
@@ -970,6 +1031,10 @@ static void feed_reader(WebSocketState *st)
         status = ws_reader_feed(st->reader, (const unsigned char *)data, len);
         if (status != WS_OK && status != WS_ERR_STOPPED)
             fail_connection(st, status, ws_reader_error(st->reader));
+        if (st->trim_due) {     /* the reader has let its buffer go too */
+            st->trim_due = 0;
+            give_back(WS_TRIM_AFTER);
+        }
         /* the frame timer runs from the first byte of a frame or
          * message until it is complete */
         if (!ws_reader_in_message(st->reader))
@@ -1304,6 +1369,48 @@ static void send_switching_protocols(WebSocketState *st)
     ap_send_interim_response(r, 1);
 }
 
+/* Whether a new WebSocket may take this child: refused (503, Retry-After)
+ * while the instance is down to its reserve of free children, so that
+ * they stay free for the status handler, health checks and these quick
+ * refusals, or when the client holds its limit.  A refusal is logged at
+ * most once a second per child: a full instance refuses many. */
+static int admitted(request_rec *r, const ws_settings *set)
+{
+    static int64_t last_logged;     /* written only by a refusing child */
+    ws_server_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                 &osrf_websocket_module);
+    const apr_array_header_t *a = sconf->trusted;
+    ws_admit_counts counts = { 0, 0, set->reserve, 0, set->client_limit };
+    char client[WS_ADDR_MAX + 1];
+    ws_admit_status why;
+
+    if (set->reserve == 0 && set->client_limit == 0)
+        return 1;
+    ws_forwarded_client(r->useragent_ip, apr_table_get(r->headers_in, "X-Forwarded-For"),
+                        a ? (const char *const *)a->elts : NULL, a ? a->nelts : 0,
+                        client);
+    if (ws_reserve_count(r, client, &counts) < 0
+        || (why = ws_admit(&counts)) == WS_ADMIT_OK) {
+        ws_reserve_claim(r, client);
+        return 1;
+    }
+    if (ws_admit_log_due(&last_logged, apr_time_now())) {
+        if (why == WS_ADMIT_FULL)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "OSRFWS01016: refusing new WebSockets (503): %d of %d "
+                          "children busy, WebSocketReserve %d", counts.busy,
+                          counts.limit, set->reserve);
+        else
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "OSRFWS01017: refusing a WebSocket to %s (503): it holds %d, "
+                          "WebSocketMaxConnectionsPerClient %d", client,
+                          counts.client_conns, set->client_limit);
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
+    return 0;
+}
+
 static int ws_handler(request_rec *r)
 {
     ws_dir_conf *dconf = ap_get_module_config(r->per_dir_config,
@@ -1338,6 +1445,8 @@ static int ws_handler(request_rec *r)
         ws_metric_add(ws_status_slot(r->connection), WS_M_HANDSHAKES_REFUSED, 1);
         return HTTP_FORBIDDEN;
     }
+    if (!admitted(r, &set))
+        return HTTP_SERVICE_UNAVAILABLE;
 
     st = new_state(r, plugin, dconf);
     if (st == NULL) {
@@ -1374,6 +1483,10 @@ static int ws_handler(request_rec *r)
     if (plugin->on_disconnect)
         plugin->on_disconnect(st->plugin_private, &st->server);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, -1);
+    /* the child may now wait hours for its next connection: what this
+     * one held goes back now, not when the request pool goes */
+    apr_pool_cleanup_run(r->pool, st, free_state_buffers);
+    malloc_trim(0);
 
     /* the connection is done: Apache must write nothing more on it */
     r->connection->keepalive = AP_CONN_CLOSE;
@@ -1399,6 +1512,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(ws_server_room);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(osrf_ws_trust_proxy);
 }
 
 AP_DECLARE_MODULE(osrf_websocket) = {

@@ -2,7 +2,7 @@
 noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \
 	src/ws_status.c include/ws_status.h src/ws_metrics.c include/ws_metrics.h \
-	src/ws_prefork.c include/ws_prefork.h
+	src/ws_prefork.c include/ws_prefork.h src/ws_reserve.c include/ws_reserve.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
 mod_osrf_websocket_la_LIBADD = libwscodec.la

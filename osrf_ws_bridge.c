@@ -87,7 +87,9 @@
 #include "osrf_log.h"
 #include "websocket_plugin.h"
 #include "ws_codec.h"
+#include "ws_admit.h"
 #include "ws_metrics.h"
+#include "ws_reserve.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
@@ -101,6 +103,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define SESSION_LINGER     apr_time_from_sec(10)
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
+#define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -171,7 +174,7 @@ typedef struct {
     int stopping;
     int sending;
     int overflowed;                 /* closed for replies past the bound */
-    char peer[64];                  /* the client's address, for the log */
+    char peer[WS_ADDR_MAX + 1];     /* the client's address (connection thread) */
 
     /* connection thread only */
     osrf_buf bus_msg;
@@ -203,12 +206,13 @@ static int apache_level(int level)
 static void __attribute__((noinline))
 apache_log(server_rec *s, int level, const char *xid, int line, const char *msg)
 {
-    char safe[OSRF_LOG_LINE_MAX];
+    char safe[OSRF_LOG_LINE_MAX], safe_xid[2 * OSRF_MAX_XID];
 
     osrf_log_escape(msg, safe, sizeof(safe));
-    if (xid && *xid)
+    osrf_log_escape(xid, safe_xid, sizeof(safe_xid));   /* a bus reply's, too */
+    if (*safe_xid)
         ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
-                      "%s [log_xid %s]", safe, xid);
+                      "%s [log_xid %s]", safe, safe_xid);
     else
         ap_log_error_(__FILE__, line, APLOG_MODULE_INDEX, apache_level(level), 0, s,
                       "%s", safe);
@@ -760,7 +764,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
     argv[0] = "BLPOP";
     snprintf(timeout, sizeof(timeout), "%d", bridge.set.idle_check_interval);
     for (;;) {
-        int i, nkeys = watched_keys(keys);
+        int i, nkeys = watched_keys(keys), large = 0;
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
@@ -784,6 +788,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+            large = r->element[1]->len >= TRIM_AFTER;
             handle_reply(r->element[0]->str, r->element[1]->str,
                          r->element[1]->len, &frame, s);
             osrf_buf_reset(&frame);
@@ -797,6 +802,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             malloc_trim(0);
         }
         freeReplyObject(r);
+        if (large)      /* the reply and its frame are freed: give them back */
+            malloc_trim(0);
         expire_pending(&frame, s);
         forget_finished(s);
     }
@@ -870,7 +877,7 @@ static void use_host_extensions(const WebSocketServer *server)
     bridge.room = APR_RETRIEVE_OPTIONAL_FN(ws_server_room);
 }
 
-static const char *client_ip(request_rec *r);
+static const char *client_ip(request_rec *r, char out[WS_ADDR_MAX + 1]);
 
 static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 {
@@ -900,7 +907,7 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     bridge.abandoned = 0;
     bridge.stopping = 0;
     bridge.overflowed = 0;
-    snprintf(bridge.peer, sizeof(bridge.peer), "%s", client_ip(r));
+    client_ip(r, bridge.peer);
     bridge.last_activity = bridge.last_request = apr_time_now();
     note_gauges();
     apr_thread_cond_broadcast(bridge.wake);
@@ -908,9 +915,27 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
     return &bridge;
 }
 
+/* The activity-log lines of the frame just read, one per REQUEST (the
+ * core ends each with \n): relayed (refused 0), or refused with a STATUS,
+ * so each request is logged once, under its own client and xid. */
+static void log_activity(request_rec *r, const char *xid, int refused)
+{
+    char *line = bridge.activity.data, *nl, head[48] = "OSRFWS02010: ";
+
+    if (refused)
+        snprintf(head, sizeof(head), "OSRFWS02018: refused, STATUS %d: ", refused);
+    while (line && (nl = strchr(line, '\n')) != NULL) {
+        BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "%s%.*s", head, (int)(nl - line), line);
+        line = nl + 1;
+    }
+    osrf_buf_reset(&bridge.activity);
+}
+
+/* Refuses the frame just read: its requests are logged as refused. */
 static void send_status(const WebSocketServer *server, const osrf_inbound *in,
                         int code, const char *text)
 {
+    log_activity(server->request(server), in->xid, code);
     if (code != 400)    /* a 400's reason is logged by OSRFWS02009 */
         BLOG(server->request(server)->server, OSRF_LOG_INFO, in->xid,
              "OSRFWS02016: thread %s: STATUS %d, %s", in->thread, code, text);
@@ -921,45 +946,16 @@ static void send_status(const WebSocketServer *server, const osrf_inbound *in,
     osrf_buf_reset(&bridge.reply);
 }
 
-static int trusted_proxy(const char *ip)
+/* The client's address: behind a trusted proxy, the last X-Forwarded-For
+ * hop that is not itself one (hops checked as addresses, ws_admit.h). */
+static const char *client_ip(request_rec *r, char out[WS_ADDR_MAX + 1])
 {
     apr_array_header_t *a = bridge.set.trusted_proxies;
-    int i;
 
-    for (i = 0; a && i < a->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(a, i, const char *), ip) == 0)
-            return 1;
-    return 0;
-}
-
-/* The client's address: behind a trusted proxy, the last hop of
- * X-Forwarded-For that is not itself a trusted proxy. */
-static const char *client_ip(request_rec *r)
-{
-    const char *ip = r->useragent_ip, *xff;
-    char *list, *hop, *state;
-
-    if (!trusted_proxy(ip)
-        || (xff = apr_table_get(r->headers_in, "X-Forwarded-For")) == NULL)
-        return ip;
-    list = apr_pstrdup(r->pool, xff);
-    for (hop = apr_strtok(list, ", ", &state); hop; hop = apr_strtok(NULL, ", ", &state))
-        if (!trusted_proxy(hop) && strspn(hop, "0123456789abcdefABCDEF.:") == strlen(hop))
-            ip = hop;
-    return ip;
-}
-
-/* One activity-log line per REQUEST (the core ends each with \n). */
-static void log_activity(request_rec *r, const char *xid)
-{
-    char *line = bridge.activity.data, *nl;
-
-    while (line && (nl = strchr(line, '\n')) != NULL) {
-        BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "OSRFWS02010: %.*s",
-             (int)(nl - line), line);
-        line = nl + 1;
-    }
-    osrf_buf_reset(&bridge.activity);
+    return ws_forwarded_client(r->useragent_ip,
+                               apr_table_get(r->headers_in, "X-Forwarded-For"),
+                               a ? (const char *const *)a->elts : NULL,
+                               a ? a->nelts : 0, out);
 }
 
 static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *server,
@@ -968,8 +964,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 {
     request_rec *r = server->request(server);
     osrf_identity id = { bridge.address, bridge.router_key,
-                         (const char *const *)bridge.cfg.log_protect,
-                         client_ip(r) };
+                         (const char *const *)bridge.cfg.log_protect, bridge.peer };
     osrf_inbound in;
     osrf_status st;
     int busy, full;
@@ -1008,8 +1003,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         send_status(server, &in, 503, "too many stateful sessions on this connection");
         return 0;
     }
-    log_activity(r, in.xid);
-
     /* in flight before the push: the reply may be popped and counted
      * off by the listener before RPUSH even returns here */
     apr_thread_mutex_lock(bridge.lock);
@@ -1027,6 +1020,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         return 0;
     }
     osrf_buf_reset(&bridge.bus_msg);
+    log_activity(r, in.xid, 0);
 
     apr_thread_mutex_lock(bridge.lock);
     ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
@@ -1180,7 +1174,12 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *add_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    APR_OPTIONAL_FN_TYPE(osrf_ws_trust_proxy) *module_trusts
+        = APR_RETRIEVE_OPTIONAL_FN(osrf_ws_trust_proxy);
+
     (void)dconf;
+    if (module_trusts)      /* the module's per-client limit reads the same */
+        module_trusts(cmd, arg);
     if (directives.trusted_proxies == NULL)
         directives.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(const char *));
     *(const char **)apr_array_push(directives.trusted_proxies) = arg;

@@ -85,8 +85,10 @@ typedef struct {
 
 /* Turns a client frame into the bus message in *bus (compact JSON, class
  * hints untouched, ingress stamped) and, per REQUEST, an activity-log line
- * appended to *activity (one line each, control characters escaped).  The
- * recipient is the cached worker of the thread, else the router. */
+ * into *activity (emptied first: one line each, ending in \n; the log
+ * escapes what it must).  The lines are there whatever the status, so a
+ * refused frame's requests can be logged as refused.  The recipient is
+ * the cached worker of the thread, else the router. */
 osrf_status osrf_client_to_bus(const osrf_identity *id,
                                const osrf_sessions *sessions,
                                const char *frame, size_t len,

@@ -8,7 +8,10 @@
  *   syslog: <PRI>TIMESTAMP APPNAME: [LABEL:PID:FILE:LINE:XID] MESSAGE
  * LABEL is "ERR ", "WARN", "INFO", "DEBG", "INT " or "ACT"; APPNAME is the
  * config context ("gateway"), "/LOGTAG" appended when there is one.
- * Control characters of the message and the xid are written as \xNN.
+ * Nothing in a line can end it or start a forged one: in the message and
+ * the xid, C0 controls, DEL and bytes that are not UTF-8 are written as
+ * \xNN, C1 controls (U+0080-U+009F, NEL among them) and the line and
+ * paragraph separators U+2028 and U+2029 as \u{XXXX}.
  *
  * Processes: opened in the Apache parent (as root, before the children
  * fork), so every child inherits the descriptors (under mod_websocket,
@@ -64,8 +67,12 @@ int osrf_log_wants(const osrf_log *log, int level);
 void osrf_log_write(osrf_log *log, int level, const char *file, int line,
                     const char *xid, const char *msg);
 
-/* Copies in to out with control characters as \xNN, cut to fit outlen
- * (ending in "..." when cut); returns the length written. */
+/* Copies in to out escaped as above, cut to fit outlen (ending in "..."
+ * when cut, never inside an escape or a character); returns the length
+ * written. */
 size_t osrf_log_escape(const char *in, char *out, size_t outlen);
+
+/* 1 if s is valid UTF-8 holding nothing osrf_log_escape would escape. */
+int osrf_log_clean(const char *s);
 
 #endif /* OSRF_LOG_H */

@@ -32,12 +32,6 @@ static int read_some(redisContext *c)
 
     if (c->err)
         return REDIS_ERR;
-    /* what redisReaderFeed does: a large buffer, emptied, goes back */
-    if (r->len == 0 && r->maxbuf != 0 && sdsavail(r->buf) > r->maxbuf) {
-        sdsfree(r->buf);
-        r->buf = sdsempty();
-        r->pos = 0;
-    }
     if (r->buf == NULL || (buf = sdsMakeRoomFor(r->buf, READ_ROOM)) == NULL) {
         set_error(c, REDIS_ERR_OOM, "Out of memory");
         return REDIS_ERR;
@@ -59,8 +53,20 @@ static int read_some(redisContext *c)
     return REDIS_OK;
 }
 
+/* What redisReaderFeed does before it reads, done as soon as a reply is
+ * taken: a large buffer, emptied, goes back (a child may then wait a long
+ * time for its next read, holding a large reply's size). */
+static void release_emptied(redisReader *r)
+{
+    if (r->buf && r->len == 0 && r->maxbuf != 0 && sdsavail(r->buf) > r->maxbuf) {
+        sdsfree(r->buf);
+        r->buf = sdsempty();
+        r->pos = 0;
+    }
+}
+
 /* redisGetReply for a blocking context, reading with read_some. */
-static redisReply *get_reply(redisContext *c)
+static redisReply *read_reply(redisContext *c)
 {
     void *reply = NULL;
     int done = 0;
@@ -75,6 +81,14 @@ static redisReply *get_reply(redisContext *c)
     while (reply == NULL)
         if (read_some(c) != REDIS_OK || redisGetReplyFromReader(c, &reply) != REDIS_OK)
             return NULL;
+    return reply;
+}
+
+static redisReply *get_reply(redisContext *c)
+{
+    redisReply *reply = read_reply(c);
+
+    release_emptied(c->reader);
     return reply;
 }
 

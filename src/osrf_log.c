@@ -106,29 +106,92 @@ int osrf_log_wants(const osrf_log *log, int level)
     return log->on && level <= log->level;
 }
 
+/* How a character is written. */
+typedef enum {
+    AS_IS,          /* copied */
+    AS_BYTE,        /* \xNN: a C0 control, DEL, a byte that is not UTF-8 */
+    AS_CODE         /* \u{XXXX}: a C1 control, U+2028 or U+2029 */
+} escape_kind;
+
+/* The UTF-8 character at p: its length, 0 if p is not one (a stray
+ * continuation byte, an overlong form, a surrogate, past U+10FFFF). */
+static size_t utf8_char(const unsigned char *p, unsigned *cp)
+{
+    size_t n, i;
+    unsigned min;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2, *cp = p[0] & 0x1f, min = 0x80;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, *cp = p[0] & 0x0f, min = 0x800;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, *cp = p[0] & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)      /* the terminating NUL stops here too */
+            return 0;
+        *cp = (*cp << 6) | (p[i] & 0x3f);
+    }
+    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Line-splitting readers (syslog, less, editors, log shippers) break
+ * lines at NEL and at U+2028/U+2029 as well as at \n, and terminals obey
+ * C1 controls (CSI), so all of them are escaped, not only ASCII's. */
+static escape_kind classify(const unsigned char *p, size_t *len, unsigned *cp)
+{
+    *len = 1;
+    *cp = p[0];
+    if (p[0] < 0x20 || p[0] == 0x7f)
+        return AS_BYTE;
+    if (p[0] < 0x80)
+        return AS_IS;
+    if ((*len = utf8_char(p, cp)) == 0) {
+        *len = 1;
+        *cp = p[0];
+        return AS_BYTE;
+    }
+    return (*cp >= 0x80 && *cp <= 0x9f) || *cp == 0x2028 || *cp == 0x2029
+           ? AS_CODE : AS_IS;
+}
+
+int osrf_log_clean(const char *s)
+{
+    size_t len;
+    unsigned cp;
+
+    for (; *s; s += len)
+        if (classify((const unsigned char *)s, &len, &cp) != AS_IS)
+            return 0;
+    return 1;
+}
+
 size_t osrf_log_escape(const char *in, char *out, size_t outlen)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
+    size_t n = 0, len, wide;
+    unsigned cp;
 
     if (outlen == 0)
         return 0;
-    for (; in && *in; in++) {
-        unsigned char c = (unsigned char)*in;
-        int wide = c < 0x20 || c == 0x7f;
+    for (; in && *in; in += len) {
+        escape_kind kind = classify((const unsigned char *)in, &len, &cp);
 
-        if (n + (wide ? 4 : 1) + 4 > outlen) {      /* room for "...\0" */
+        wide = kind == AS_BYTE ? 4 : kind == AS_CODE ? 8 : len;
+        if (n + wide + 4 > outlen) {                /* room for "...\0" */
             memcpy(out + n, "...", 3);
             n += 3;
             break;
         }
-        if (wide) {
-            out[n++] = '\\';
-            out[n++] = 'x';
-            out[n++] = hex[c >> 4];
-            out[n++] = hex[c & 15];
-        } else {
-            out[n++] = (char)c;
+        if (kind == AS_BYTE)
+            n += (size_t)snprintf(out + n, 5, "\\x%02x", cp);
+        else if (kind == AS_CODE)
+            n += (size_t)snprintf(out + n, 9, "\\u{%04x}", cp);
+        else {
+            memcpy(out + n, in, len);
+            n += len;
         }
     }
     out[n] = '\0';

@@ -17,6 +17,7 @@
 
 #include "osrf_bridge.h"
 #include "osrf_json.h"
+#include "osrf_log.h"
 
 #define KEEP_BUFFER (256 * 1024)
 
@@ -157,14 +158,6 @@ static int plain_service_name(const char *s)
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-static int printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return 0;
-    return 1;
-}
-
 static osrf_status invalid(osrf_inbound *in, const char *why)
 {
     snprintf(in->error, sizeof(in->error), "%s", why);
@@ -255,7 +248,7 @@ static void activity_line(const osrf_identity *id, const char *service,
         return;
     members(p, names, mp);
     read = string_member(mp[0], method, sizeof(method));
-    if (read <= 0 || !printable(method)) {
+    if (read <= 0 || !osrf_log_clean(method)) {
         redact = read < 0;
         strcpy(method, "(unreadable method)");
     }
@@ -426,6 +419,8 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
     osrf_status st = OSRF_OK;
 
     memset(in, 0, sizeof(*in));
+    if (activity)
+        osrf_buf_reset(activity);   /* no line of an earlier frame stays behind */
     if (too_many_values(frame, len)) {
         snprintf(in->error, sizeof(in->error), "more than %d JSON values in one message",
                  OSRF_MAX_VALUES);
@@ -444,8 +439,10 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
     }
     members(whole, names, v);
 
+    /* thread, log_xid and method end up in log lines, ours and the
+     * services' (osrf_xid): none may hold what is escaped there */
     if (string_member(v[0], in->thread, sizeof(in->thread)) <= 0
-        || in->thread[0] == '\0' || !printable(in->thread)) {
+        || in->thread[0] == '\0' || !osrf_log_clean(in->thread)) {
         in->thread[0] = '\0';
         return invalid(in, "thread missing, over 64 characters or not printable");
     }
@@ -459,7 +456,7 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
     if (has_service && (has_service < 0 || !plain_service_name(service)))
         return invalid(in, "service is not a plain service name");
     has_xid = string_member(v[2], in->xid, sizeof(in->xid));
-    if (has_xid < 0 || (has_xid > 0 && !printable(in->xid))) {
+    if (has_xid < 0 || (has_xid > 0 && !osrf_log_clean(in->xid))) {
         in->xid[0] = '\0';
         return invalid(in, "log_xid over 64 characters or not printable");
     }

@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
-use OSRFWS::Util qw(wait_until pid_alive tempdir);
+use OSRFWS::Util qw(wait_until pid_alive tempdir rss_kb);
 
 my $IN_FLIGHT = 16;
 # growth allowed while replies pile up unread; ASan's quarantine keeps
@@ -99,13 +99,6 @@ sub with_healthy {
     ok $t->{calls} > 0 && !$t->{failed}, sprintf "$what: a healthy connection kept working"
         . " (%d calls, %s failed, slowest %.2f s)", $t->{calls} // 0, $t->{failed} // '?',
         $t->{slowest} // 0;
-}
-
-sub rss_kb {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/status" or return 0;
-    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
-    return 0;
 }
 
 # The child serving $c: the one that logged its call with a unique marker.

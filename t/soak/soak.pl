@@ -3,11 +3,13 @@
 #
 # Starts the whole stack (Redis with OpenSRF's ACL accounts, the test
 # OpenSRF, Apache with the bridge), runs t/soak/soak.py's CONNECTIONS
-# clients for SECONDS, and writes a report: calls made, errors by kind,
-# each child's memory after the warm-up and at the end, the Redis keys
-# left once the clients are gone, and what the error log says.  Exits 1
-# when a limit is broken (an error, a child growing by 1 MB or more, a
-# key left, a crash in the log).
+# clients for SECONDS (about 1% of them hostile: CONNECT floods,
+# non-readers, oversized frames), and writes a report: calls made, errors
+# by kind, the hostile connections and how they ended, each child's
+# memory after the warm-up and at the end, Redis's peak memory, the Redis
+# keys left once the clients are gone, and what the error log says.
+# Exits 1 when a limit is broken (an error, a child growing by 1 MB or
+# more, a key left, a crash in the log).
 # Usage: soak.pl [--seconds N] [--connections N] [--warmup N] [--report FILE]
 use strict;
 use warnings;
@@ -32,10 +34,12 @@ sub say_now { print stamp(), " @_\n" }
 $| = 1;
 
 my $max = $o{connections} + 40;
+my $MAX_MESSAGE = 16 * 1024 * 1024;
 my $gw = OSRFWS::Gateway->new(
     osrf => { workers => 8 },
     apache => { max_clients => $max, start_servers => $o{connections} + 10,
-                min_spare => 5, max_spare => $max, log_level => 'info' });
+                min_spare => 5, max_spare => $max, log_level => 'info',
+                max_message => $MAX_MESSAGE });
 my $started = stamp();
 say_now("stack up: Apache on port ", $gw->httpd->port, ", Redis on ", $gw->redis->port);
 
@@ -53,13 +57,30 @@ my $client_out = "$o{report}.client.json";
 my $pid = fork // die "fork: $!";
 if (!$pid) {
     open STDOUT, '>', $client_out or die $!;
-    exec '/usr/bin/python3', "$FindBin::Bin/soak.py", $gw->url, $o{connections}, $o{seconds}
-        or POSIX::_exit(127);
+    exec '/usr/bin/python3', "$FindBin::Bin/soak.py", $gw->url, $o{connections}, $o{seconds},
+        $MAX_MESSAGE or POSIX::_exit(127);
 }
 say_now("clients started (pid $pid): $o{connections} connections for $o{seconds} s");
 
+# Redis's memory (INFO memory), sampled every few seconds while the
+# clients run: its peak is what hostile clients could make it hold.
+my ($redis_peak, $redis_peak_at) = (0, '');
+sub sample_redis {
+    my $info = eval { $gw->redis->admin->info('memory') } or return;
+    my $used = $info->{used_memory} // 0;
+    ($redis_peak, $redis_peak_at) = ($used, stamp()) if $used > $redis_peak;
+}
+sub sleep_sampling {
+    my ($seconds) = @_;
+    my $until = time + $seconds;
+    while ((my $left = $until - time) > 0) {
+        sample_redis();
+        sleep($left < 5 ? $left : 5);
+    }
+}
+
 my $warmup = $o{warmup} < $o{seconds} / 2 ? $o{warmup} : int($o{seconds} / 4);
-sleep $warmup;
+sleep_sampling($warmup);
 # requests each child has logged so far (activity lines, OSRFWS02010)
 sub requests_by_child {
     my %n;
@@ -80,14 +101,14 @@ say_now("memory after the $warmup s warm-up: ", scalar(keys %$rss_all), " childr
 my $rss_end;
 my $end_at = time + $o{seconds} - $warmup - 15;
 while (time < $end_at) {
-    sleep(($end_at - time) < 60 ? ($end_at - time > 0 ? $end_at - time : 0) : 60);
+    sleep_sampling(($end_at - time) < 60 ? ($end_at - time > 0 ? $end_at - time : 0) : 60);
     $rss_end = child_rss();
     my @g = map { $rss_end->{$_} - $rss_start->{$_} } grep { $rss_end->{$_} } keys %$rss_start;
     my ($max_g) = sort { $b <=> $a } @g;
     say_now(sprintf "%d children, max growth so far %d kB", scalar(keys %$rss_end), $max_g // 0);
 }
 $rss_end = child_rss();
-waitpid($pid, 0);
+sample_redis() while waitpid($pid, POSIX::WNOHANG()) == 0 && sleep(1);
 my $client_rc = $? >> 8;
 my $stats = eval { local $/; open my $fh, '<', $client_out or die; decode_json(<$fh>) }
     // { error => "no client output (exit $client_rc)" };
@@ -127,13 +148,21 @@ print $r sprintf("  %-10s %d\n", $_, $stats->{calls}{$_}) for sort keys %{ $stat
 print $r "errors: $errors\n";
 print $r sprintf("  %-30s %d\n", $_, $stats->{errors}{$_}) for sort keys %{ $stats->{errors} // {} };
 print $r "  client: $stats->{error}\n" if $stats->{error};
+print $r "hostile clients: ", $stats->{hostile_connections} // 0, " of $o{connections}, ",
+         "attacks by kind and how they ended:\n";
+for my $kind (sort keys %{ $stats->{hostile} // {} }) {
+    my $h = $stats->{hostile}{$kind};
+    print $r sprintf("  %-14s %s\n", $kind, join(', ', map { "$_ x$h->{$_}" } sort keys %$h));
+}
 print $r "\nchild memory (VmRSS, kB) after the $warmup s warm-up and at the end, children",
          " warmed then (at least $WARM_REQUESTS requests) and alive at both: ", $n_both // 0,
          " (", scalar(keys %$rss_all) - scalar(keys %$rss_start), " of ", scalar(keys %$rss_all),
          " children not warmed yet at the start are left out)\n";
 print $r "  growth: max ", $worst // 'n/a', " kB, median $median kB (limit < $GROWTH_LIMIT_KB kB)\n";
 print $r "      pid     start       end   growth\n", join("\n", @rows), "\n";
-print $r "\nRedis keys of the gateway left at the end: ", scalar(@keys_left),
+printf $r "\nRedis peak memory (used_memory, sampled every 5 s): %.1f MB at %s\n",
+          $redis_peak / 1048576, $redis_peak_at || 'n/a';
+print $r "Redis keys of the gateway left at the end: ", scalar(@keys_left),
          (@keys_left ? "\n  " . join("\n  ", @keys_left) : ''), "\n";
 print $r "\nerror log: ", join(', ', map { "$_ x$by_number{$_}" } sort keys %by_number), "\n";
 print $r "  crashes: ", scalar(@crashes), "\n", map { "  $_\n" } @crashes;

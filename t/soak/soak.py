@@ -7,8 +7,18 @@ streaming (opensrf.test stream), large results (opensrf.test large) and,
 in about 1% of turns, a malformed message that must get its clear answer
 (STATUS 400 on the thread, or close 1007 for text that is not JSON).  A
 connection ends after a random number of turns and a new one takes its
-place.  Prints one JSON object: calls, errors by kind, connections.
-Usage: soak.py URL CONNECTIONS SECONDS
+place.
+
+About 1% of the connections (at least one) are hostile instead, one
+attack per connection, in turn: a CONNECT flood (one frame of thousands
+of CONNECTs, then reading for a while), a non-reader (large results
+asked for, never read, the connection held), an oversized frame (past
+the maximum message size: it must be closed with 1009).  The healthy
+clients must not notice them.
+
+Prints one JSON object: calls, errors by kind (the healthy clients'),
+hostile connections by kind and how each ended, connections.
+Usage: soak.py URL CONNECTIONS SECONDS [MAX_MESSAGE_BYTES]
 """
 import asyncio
 import json
@@ -154,6 +164,76 @@ async def one_connection(url, stats, deadline):
         await ws.close()
 
 
+FLOOD_CONNECTS = 5000
+NON_READER_CALLS = 8
+NON_READER_HOLD = 20
+
+
+def tally(stats, kind, outcome):
+    h = stats["hostile"].setdefault(kind, {})
+    h[outcome] = h.get(outcome, 0) + 1
+
+
+def closed_how(e):
+    return "closed_%d" % e.rcvd.code if e.rcvd is not None else "dropped"
+
+
+async def connect_flood(ws):
+    """One frame of CONNECTs on one thread; reads what comes for 5 s."""
+    msgs = [message("CONNECT", i) for i in range(FLOOD_CONNECTS)]
+    await ws.send(json.dumps({"service": "opensrf.test", "thread": "0.flood",
+                              "osrf_msg": msgs}, separators=(",", ":")))
+    frames, deadline = 0, time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline:
+            await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
+            frames += 1
+    except asyncio.TimeoutError:
+        pass
+    return "read_%s_frames" % ("0" if frames == 0 else "some")
+
+
+async def non_reader(ws):
+    """Asks for large results and never reads them, holding on a while."""
+    for i in range(NON_READER_CALLS):
+        await ws.send(json.dumps({"service": "opensrf.test", "thread": "0.nr%d" % i,
+                                  "osrf_msg": [request(1, "large", [1_100_000])]},
+                                 separators=(",", ":")))
+    await asyncio.sleep(NON_READER_HOLD)
+    return "held_%d_s" % NON_READER_HOLD
+
+
+async def oversized(ws, max_message):
+    """A frame past the maximum message size: closed with 1009."""
+    await ws.send("x" * (max_message + 1))
+    await asyncio.wait_for(ws.recv(), timeout=CALL_TIMEOUT)
+    return "answered"
+
+
+async def hostile(url, stats, deadline, max_message):
+    attacks = [("connect_flood", connect_flood), ("non_reader", non_reader),
+               ("oversized", lambda ws: oversized(ws, max_message))]
+    turn = random.randrange(len(attacks))
+    await asyncio.sleep(random.uniform(5, 15))      # after the healthy ones are in
+    while time.monotonic() < deadline:
+        kind, attack = attacks[turn % len(attacks)]
+        turn += 1
+        try:
+            async with websockets.connect(url, max_size=None, ping_interval=None,
+                                          open_timeout=30, close_timeout=5) as ws:
+                stats["connections"] += 1
+                outcome = await attack(ws)
+        except websockets.ConnectionClosed as e:
+            outcome = closed_how(e)
+        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as e:
+            outcome = "error_" + type(e).__name__
+        tally(stats, kind, outcome)
+        if kind == "oversized" and outcome != "closed_1009":
+            stats["errors"]["hostile:oversized:not_1009"] = \
+                stats["errors"].get("hostile:oversized:not_1009", 0) + 1
+        await asyncio.sleep(random.uniform(5, 15))
+
+
 async def worker(url, stats, deadline):
     await asyncio.sleep(random.uniform(0, 10))      # spread the first connects
     while time.monotonic() < deadline:
@@ -168,10 +248,15 @@ async def worker(url, stats, deadline):
 
 async def main():
     url, conns, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    stats = {"calls": {}, "errors": {}, "connections": 0}
+    max_message = int(sys.argv[4]) if len(sys.argv) > 4 else 16 * 1024 * 1024
+    stats = {"calls": {}, "errors": {}, "hostile": {}, "connections": 0}
     deadline = time.monotonic() + seconds
     t0 = time.monotonic()
-    await asyncio.gather(*(worker(url, stats, deadline) for _ in range(conns)))
+    n_hostile = max(1, round(conns / 100))
+    await asyncio.gather(*(worker(url, stats, deadline) for _ in range(conns - n_hostile)),
+                         *(hostile(url, stats, deadline, max_message)
+                           for _ in range(n_hostile)))
+    stats["hostile_connections"] = n_hostile
     stats["seconds"] = round(time.monotonic() - t0, 1)
     stats["total_calls"] = sum(stats["calls"].values())
     stats["total_errors"] = sum(stats["errors"].values())

@@ -164,6 +164,29 @@ static void test_inbound(void)
     ok(in.thread[0] == '\0', "a refused thread is not echoed back");
     is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"a\\nb\",\"osrf_msg\":[]}",
                    &in, &bus, &act), OSRF_ERR_INVALID, "log_xid with a newline refused");
+#define XID_FRAME(xid) "{\"service\":\"s\",\"thread\":\"t\",\"log_xid\":\"" xid "\"," \
+        "\"osrf_msg\":[{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"CONNECT\"}}]}"
+    is_int(inbound(XID_FRAME("a\\u2028b"), &in, &bus, &act), OSRF_ERR_INVALID,
+           "log_xid with U+2028 refused");
+    ok(strstr(in.error, "log_xid") != NULL, "  for its log_xid");
+    is_int(inbound(XID_FRAME("a\xc2\x85" "b"), &in, &bus, &act), OSRF_ERR_INVALID,
+           "log_xid with a raw NEL refused");
+    is_int(inbound(XID_FRAME("a-b"), &in, &bus, &act), OSRF_OK, "a plain log_xid passes");
+    is_int(inbound(REQ("opensrf.math", "0.1\\u009b", "add", "[]"), &in, &bus, &act),
+           OSRF_ERR_INVALID, "a thread with a C1 control (CSI) refused");
+    inbound(REQ("opensrf.math", "0.1", "add\\u2029x", "[\"a\xe2\x80\xa8" "b\"]"), &in, &bus, &act);
+    is_str(act.data, "[10.0.0.1] [] opensrf.math (unreadable method) [\"a\xe2\x80\xa8" "b\"]\n",
+           "a method with U+2029 is not written; params go as they are (the log escapes)");
+    {
+        osrf_buf stale = { 0 };
+
+        osrf_buf_puts(&stale, "[10.0.0.9] [] left over from another frame\n");
+        osrf_client_to_bus(&id, &sessions, REQ("opensrf.math", "0.2", "add", "[1]"),
+                           strlen(REQ("opensrf.math", "0.2", "add", "[1]")), &in, &bus, &stale);
+        is_str(stale.data, "[10.0.0.1] [] opensrf.math add [1]\n",
+               "the activity lines are the frame's own: the buffer is emptied first");
+        osrf_buf_free(&stale);
+    }
     is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
                    "\"__p\":{\"type\":\"RESULT\"}}]}", &in, &bus, &act),
            OSRF_ERR_INVALID, "a RESULT from a client refused");

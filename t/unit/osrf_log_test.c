@@ -35,6 +35,35 @@ static void test_escape(void)
     is_str(out, "é", "UTF-8 left alone");
 }
 
+/* Every character a line-splitting reader or a terminal acts on. */
+static void test_escape_unicode(void)
+{
+    char out[64], small[12];
+
+    osrf_log_escape("a\xc2\x85" "b", out, sizeof(out));
+    is_str(out, "a\\u{0085}b", "NEL (U+0085) becomes \\u{0085}");
+    osrf_log_escape("\xc2\x80\xc2\x9b[2J\xc2\x9f", out, sizeof(out));
+    is_str(out, "\\u{0080}\\u{009b}[2J\\u{009f}", "C1 controls (CSI among them) escaped");
+    osrf_log_escape("x\xe2\x80\xa8y\xe2\x80\xa9z", out, sizeof(out));
+    is_str(out, "x\\u{2028}y\\u{2029}z", "U+2028 and U+2029 escaped");
+    osrf_log_escape("\xe2\x80\xa7\xe2\x80\xaa\xc2\xa0", out, sizeof(out));
+    is_str(out, "\xe2\x80\xa7\xe2\x80\xaa\xc2\xa0", "their neighbours left alone");
+    osrf_log_escape("\x85\xc0\xaf\xed\xa0\x80\xe2\x80", out, sizeof(out));
+    is_str(out, "\\x85\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x80",
+           "bytes that are not UTF-8 (stray, overlong, surrogate, cut) become \\xNN");
+    osrf_log_escape("\xf0\x9f\x93\x9a", out, sizeof(out));
+    is_str(out, "\xf0\x9f\x93\x9a", "a 4-byte character left alone");
+    osrf_log_escape("abcd\xe2\x80\xa8", small, sizeof(small));
+    is_str(small, "abcd...", "a cut never splits an escape");
+    osrf_log_escape("abcdefg\xc3\xa9", small, sizeof(small));
+    is_str(small, "abcdefg...", "nor a character");
+    ok(osrf_log_clean("0.1234 \xc3\xa9"), "plain text and UTF-8 are clean");
+    ok(!osrf_log_clean("x\xc2\x85"), "NEL is not");
+    ok(!osrf_log_clean("x\xe2\x80\xa9"), "U+2029 is not");
+    ok(!osrf_log_clean("x\x1b"), "ESC is not");
+    ok(!osrf_log_clean("x\xff"), "a byte that is not UTF-8 is not");
+}
+
 static void test_file(const char *dir)
 {
     char path[512], act[512], err[256];
@@ -52,12 +81,16 @@ static void test_file(const char *dir)
     osrf_log_write(&log, OSRF_LOG_WARNING, "f.c", 7, "x\n1", "careful\r\n");
     osrf_log_write(&log, OSRF_LOG_INFO, "f.c", 8, "x2", "not at loglevel 2");
     osrf_log_write(&log, OSRF_LOG_ACTIVITY, "f.c", 9, "x3", "[ip] [] svc method []");
+    osrf_log_write(&log, OSRF_LOG_WARNING, "f.c", 10, "x\xe2\x80\xa8" "4",
+                   "one\xc2\x85two\xe2\x80\xa9three");
     osrf_log_close(&log);
     text = slurp(path);
     ok(strncmp(text, "gateway/tag 20", 14) == 0, "APPNAME/LOGTAG then the date");
     ok(strstr(text, " [WARN:") && strstr(text, ":f.c:7:x\\x0a1] careful\\x0d\\x0a\n"),
        "[LABEL:PID:FILE:LINE:XID] MESSAGE, all escaped, one line");
     ok(strstr(text, "not at loglevel") == NULL, "above loglevel: not written");
+    ok(strstr(text, ":f.c:10:x\\u{2028}4] one\\u{0085}two\\u{2029}three\n") != NULL,
+       "NEL and U+2029 in the message, U+2028 in the xid: escaped, one line");
     ok(strstr(text, "ACT") == NULL, "activity not in the main file");
     ok(strstr(slurp(act), "[ACT:") && strstr(slurp(act), ":f.c:9:x3] [ip] [] svc method []\n"),
        "activity in its own file");
@@ -104,6 +137,7 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         return 2;
     test_escape();
+    test_escape_unicode();
     test_file(dir);
     test_config(dir);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -10,7 +10,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
-                    pid_alive read_pidfile srcdir builddir);
+                    pid_alive read_pidfile srcdir builddir rss_kb);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
 sub builddir { $ENV{OSRFWS_BUILDDIR} // _repo_root() }
@@ -67,6 +67,14 @@ sub read_pidfile {
     close $fh;
     return unless defined $pid && $pid =~ /^\s*(\d+)/;
     return $1;
+}
+
+# A process's resident memory now (VmRSS, kB); 0 when it is gone.
+sub rss_kb {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/status" or return 0;
+    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
+    return 0;
 }
 
 sub pid_alive {
