@@ -55,6 +55,7 @@
 #include "http_request.h"
 #include "http_ssl.h"
 #include "ap_mpm.h"
+#include "mpm_common.h"
 
 #include "apr_atomic.h"
 #include "apr_dso.h"
@@ -1274,6 +1275,7 @@ static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(ws_status_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
