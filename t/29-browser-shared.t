@@ -28,15 +28,9 @@ my $origin = 'https://127.0.0.1:' . $httpd->tls_port;
 my $endpoint = $httpd->tls_url('/osrf-websocket-translator');
 my $browser = OSRFWS::Chromium->new;
 
-sub js {
-    my ($page, $code) = @_;
-    my $out = $page->eval_js("(async () => { try { return JSON.stringify({ ok: await (async () => { $code })() }) }"
-                             . " catch (e) { return JSON.stringify({ error: String(e && e.stack || e) }) } })()");
-    die "no answer from the page\n" unless defined $out;
-    my $r = JSON::PP->new->decode($out);
-    die "page: $r->{error}\n" if exists $r->{error};
-    return $r->{ok};
-}
+# Runs async JavaScript in the page; returns its value, or dies with the
+# page's exception.
+sub js { my ($page, $code) = @_; return $page->run($code) }
 
 sub gateway_status {
     my ($code, undef, $body) = http_get($httpd->port, '/osrf-ws-status');

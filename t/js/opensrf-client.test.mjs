@@ -225,76 +225,73 @@ function sharedSetup() {
   return { made, tab, restore };
 }
 
+// A test in shared mode: body gets sharedSetup()'s tools; restored after.
+function sharedTest(name, body) {
+  test(name, async () => {
+    const env = sharedSetup();
+    try {
+      await body(env);
+    } finally {
+      env.restore();
+    }
+  });
+}
+
 const until = async (check, what) => {
   for (let i = 0; i < 200 && !check(); i++) await tick(2);
   assert.ok(check(), what);
 };
 
-test('shared mode: tabs share one socket, replies go to the tab of their thread', async () => {
-  const { made, tab, restore } = sharedSetup();
-  try {
-    const [a, b] = [tab(), tab()];
-    const ra = a.session('opensrf.math').request('add', 1, 2).send();
-    const rb = b.session('opensrf.math').request('add', 3, 4).send();
-    await until(() => made.length === 1, 'one socket');
-    made[0].open();
-    await until(() => made[0].sent.length === 2, 'both frames sent on it');
-    for (const f of made[0].sent.map((d) => JSON.parse(d)))
-      made[0].reply({ thread: f.thread, osrf_msg: [result(0, f.osrf_msg[0].__p.payload.__p.params.join('+')),
-        status(0, 'osrfConnectStatus', 'Request Complete', '205')] });
-    assert.deepEqual([await ra.results(), await rb.results()], [['1+2'], ['3+4']]);
-    assert.equal(made.length, 1);
-    assert.equal(a.conn.opened, 1);
-    const st = await a.conn.stats();
-    assert.deepEqual([st.tabs, st.threads], [2, 0], 'finished threads are released in the worker');
-  } finally {
-    restore();
-  }
+sharedTest('shared mode: tabs share one socket, replies go to the tab of their thread', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const ra = a.session('opensrf.math').request('add', 1, 2).send();
+  const rb = b.session('opensrf.math').request('add', 3, 4).send();
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 2, 'both frames sent on it');
+  for (const f of made[0].sent.map((d) => JSON.parse(d)))
+    made[0].reply({ thread: f.thread, osrf_msg: [result(0, f.osrf_msg[0].__p.payload.__p.params.join('+')),
+      status(0, 'osrfConnectStatus', 'Request Complete', '205')] });
+  assert.deepEqual([await ra.results(), await rb.results()], [['1+2'], ['3+4']]);
+  assert.equal(made.length, 1);
+  assert.equal(a.conn.opened, 1);
+  const st = await a.conn.stats();
+  assert.deepEqual([st.tabs, st.threads], [2, 0], 'finished threads are released in the worker');
 });
 
-test('shared mode: a lost socket fails what every tab had on the wire, then reconnects', async () => {
-  const { made, tab, restore } = sharedSetup();
-  try {
-    const [a, b] = [tab(), tab()];
-    const pa = a.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
-    const pb = b.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
-    await until(() => made.length === 1, 'one socket');
-    made[0].open();
-    await until(() => made[0].sent.length === 2, 'both frames sent');
-    made[0].die(1006);
-    const [ea, eb] = await Promise.all([pa, pb]);
-    assert.equal(ea.kind, 'transport');
-    assert.match(eb.message, /closed \(1006\) with the request in flight/);
-    await until(() => made.length === 2, 'the worker reconnects by itself');
-  } finally {
-    restore();
-  }
+sharedTest('shared mode: a lost socket fails what every tab had on the wire, then reconnects', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const pa = a.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
+  const pb = b.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 2, 'both frames sent');
+  made[0].die(1006);
+  const [ea, eb] = await Promise.all([pa, pb]);
+  assert.equal(ea.kind, 'transport');
+  assert.match(eb.message, /closed \(1006\) with the request in flight/);
+  await until(() => made.length === 2, 'the worker reconnects by itself');
 });
 
-test('shared mode: a tab that leaves releases its threads and its stateful sessions', async () => {
-  const { made, tab, restore } = sharedSetup();
-  try {
-    const [a, b] = [tab(), tab()];
-    const ses = b.session('opensrf.test');
-    const connected = ses.connect();
-    await until(() => made.length === 1, 'one socket');
-    made[0].open();
-    await until(() => made[0].sent.length === 1, 'CONNECT sent');
-    made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfConnectStatus', 'Connection Successful', '200')] });
-    await connected;
-    b.session('opensrf.test').request('sleep', 9).send();
-    await until(() => made[0].sent.length === 2, 'request sent');
-    assert.equal((await a.conn.stats()).threads, 2);
-    b.conn.close();
-    await until(() => made[0].sent.length === 3, 'DISCONNECT sent for the session left connected');
-    const last = JSON.parse(made[0].sent[2]);
-    assert.deepEqual([last.thread, last.osrf_msg[0].__p.type, last.osrf_msg[0].__p.threadTrace],
-      [ses.thread, 'DISCONNECT', 1]);
-    const st = await a.conn.stats();
-    assert.deepEqual([st.tabs, st.threads], [1, 0]);
-  } finally {
-    restore();
-  }
+sharedTest('shared mode: a tab that leaves releases its threads and its stateful sessions', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const ses = b.session('opensrf.test');
+  const connected = ses.connect();
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 1, 'CONNECT sent');
+  made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfConnectStatus', 'Connection Successful', '200')] });
+  await connected;
+  b.session('opensrf.test').request('sleep', 9).send();
+  await until(() => made[0].sent.length === 2, 'request sent');
+  assert.equal((await a.conn.stats()).threads, 2);
+  b.conn.close();
+  await until(() => made[0].sent.length === 3, 'DISCONNECT sent for the session left connected');
+  const last = JSON.parse(made[0].sent[2]);
+  assert.deepEqual([last.thread, last.osrf_msg[0].__p.type, last.osrf_msg[0].__p.threadTrace],
+    [ses.thread, 'DISCONNECT', 1]);
+  const st = await a.conn.stats();
+  assert.deepEqual([st.tabs, st.threads], [1, 0]);
 });
 
 test('without SharedWorker, the sharedWorker option falls back to a WebSocket per page', () => {

@@ -107,6 +107,18 @@ sub eval_js {
     return $r->{result}{value};
 }
 
+# Runs $code as the body of an async function in the page; returns what
+# it returns (through JSON), or dies with the page's exception.
+sub run {
+    my ($self, $code) = @_;
+    my $out = $self->eval_js("(async () => { try { return JSON.stringify({ ok: await (async () => { $code })() }) }"
+                             . " catch (e) { return JSON.stringify({ error: String(e && e.stack || e) }) } })()");
+    die "no answer from the page\n" unless defined $out;
+    my $r = JSON::PP->new->decode($out);   # characters already
+    die "page: $r->{error}\n" if exists $r->{error};
+    return $r->{ok};
+}
+
 # Waits until $expr is truthy in the page; returns its value.
 sub wait_js {
     my ($self, $expr, $timeout) = @_;

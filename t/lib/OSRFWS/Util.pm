@@ -92,11 +92,13 @@ sub stop_by_pidfile {
 }
 
 # GET http://127.0.0.1:$port$path over HTTP/1.0: (status, {lower-cased
-# headers}, body); status 0 when nothing answered.
+# headers}, body); status 0 when nothing answered.  Options: headers =>
+# {name => value}, from => a local address.
 sub http_get {
     my ($port, $path, %o) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => $o{timeout} // 5)
+                                  Proto => 'tcp', Timeout => $o{timeout} // 5,
+                                  ($o{from} ? (LocalAddr => $o{from}) : ()))
         or return (0, {}, '');
     my $h = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
     print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n$h\r\n";
