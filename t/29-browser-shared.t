@@ -2,7 +2,8 @@
 # Chromium over wss: three tabs of one origin share one WebSocket, so the
 # gateway holds exactly one connection; every tab's calls (stateless,
 # streaming, a stateful session) come back to it; a tab closed with work in
-# flight has its threads released in the worker while the other tabs go on;
+# flight, or whose renderer crashes, has its threads released in the worker
+# (and its stateful sessions disconnected) while the other tabs go on;
 # the gateway stopped with requests in flight fails them in every tab, and
 # once it is back the worker reconnects by itself and calls work again.
 use strict;
@@ -17,7 +18,10 @@ use OSRFWS::Chromium;
 use OSRFWS::Util qw(wait_until http_get);
 
 plan skip_all => 'chromium is not installed' unless OSRFWS::Chromium::binary();
-my $gw = OSRFWS::Gateway->new(apache => { tls => 1, conf => <<'CONF' });
+# (a stateful session the worker does not end stays 30 s: longer than the
+# test waits for the closed tab's to end)
+my $gw = OSRFWS::Gateway->new(osrf => { keepalive => 30, workers => 6 },
+                              apache => { tls => 1, conf => <<'CONF' });
 <Location /osrf-ws-status>
     Require all granted
     SetHandler osrf-websocket-status
@@ -110,8 +114,29 @@ for my $i (0, 1) {
     is_deeply $r, { sums => [ map { $_ + 7 } 0 .. 19 ], stream => [1 .. 30], kept => 7, sockets => 0 },
         'tab ' . ($i + 1) . ' is unaffected';
 }
+ok wait_until(sub { (gateway_status()->{sessions_cached} // -1) == 0 }, 10),
+    "the closed tab's stateful session is disconnected (the worker sent its DISCONNECT)"
+    or diag explain gateway_status();
 $st = gateway_status();
 is $st->{connections_total}, 1, 'still the one gateway connection';
+
+# --- a tab that crashes (no pagehide): its Web Lock tells the worker -------------
+my $doomed = open_tab();
+js($doomed, q{
+    window.held = new OpenSRF.ClientSession('opensrf.test');
+    await held.connect();
+    held.request('sleep', 2).send();
+    return 1;
+});
+ok wait_until(sub { my $s = js($tabs[0], 'return await OpenSRF.connection().stats()');
+                    $s->{tabs} == 3 && $s->{threads} == 1 }, 10), 'a fourth tab with a stateful session';
+$doomed->crash;
+ok wait_until(sub { my $s = js($tabs[0], 'return await OpenSRF.connection().stats()');
+                    $s->{tabs} == 2 && $s->{threads} == 0 }, 15),
+    'its renderer crashed: the worker released its threads once its lock was let go';
+ok wait_until(sub { (gateway_status()->{sessions_cached} // -1) == 0 }, 10),
+    '... and sent the DISCONNECT of its session';
+$doomed->close;
 
 # --- the gateway stopped with requests in flight, then back -----------------------
 for my $t (@tabs[0, 1]) {

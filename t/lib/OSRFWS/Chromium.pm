@@ -147,4 +147,11 @@ sub screenshot {
 
 sub close { my ($self) = @_; $self->{ws}->close; $self->{browser}->close_page($self->{id}) }
 
+# Crashes the tab's renderer (no pagehide, no unload: as a tab killed by
+# the system); no answer comes.
+sub crash {
+    my ($self) = @_;
+    $self->{ws}->send_text(encode_json({ id => ++$self->{n}, method => 'Page.crash', params => {} }));
+}
+
 1;
