@@ -94,21 +94,25 @@ is_deeply [ $st->{connections_total}, $st->{connections_open} ], [1, 1],
 my $ws = js($tabs[0], 'return await OpenSRF.connection().stats()');
 is_deeply [ @$ws{qw(tabs opened state)} ], [3, 1, 'open'], 'the worker: three tabs, one socket opened';
 
-# --- a tab closed with work in flight ----------------------------------------------
+# --- a tab closed mid-stream -------------------------------------------------------
 js($tabs[2], q{
     window.held = new OpenSRF.ClientSession('opensrf.test');
     await held.connect();
     held.request('sleep', 3).send();
-    new OpenSRF.ClientSession('opensrf.test').request('sleep', 3).send();
+    window.got = 0;
+    new OpenSRF.ClientSession('opensrf.test').request({ method: 'stream', params: [20000],
+        onresponse: () => got++ }).send();
     return 1;
 });
 ok wait_until(sub { (js($tabs[0], 'return await OpenSRF.connection().stats()')->{threads} // 0) == 2 }, 10),
     "the worker routes tab 3's two threads";
 js($_, $work =~ s/TAB/7/gr) for @tabs[0, 1];    # the others keep working meanwhile
+my $got = $tabs[2]->wait_js('got > 0 && got', 20);
+cmp_ok $got // 0, '<', 20000, "tab 3 closed in the middle of a stream of 20000 (at result $got)";
 $tabs[2]->close;
 ok my $left = wait_until(sub { my $s = js($tabs[0], 'return await OpenSRF.connection().stats()');
                                $s->{tabs} == 2 && $s->{threads} == 0 && $s }, 15),
-    'tab 3 closed mid-request: the worker released its threads (2 tabs, no thread left)';
+    'the worker released its threads (2 tabs, no thread left)';
 for my $i (0, 1) {
     my $r = wait_until(sub { js($tabs[$i], 'return window.result') }, 30);
     is_deeply $r, { sums => [ map { $_ + 7 } 0 .. 19 ], stream => [1 .. 30], kept => 7, sockets => 0 },
