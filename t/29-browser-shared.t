@@ -143,6 +143,11 @@ ok wait_until(sub { (gateway_status()->{sessions_cached} // -1) == 0 }, 10),
 $doomed->close;
 
 # --- the gateway stopped with requests in flight, then back -----------------------
+# (once the closed tab's stream has gone out: a child stopped while its
+# listener sends a reply crashes on its way out, a fault of the gateway's
+# exit path, not of the client, that this test is not about)
+ok wait_until(sub { (gateway_status()->{requests_in_flight} // -1) == 0 }, 60),
+    "the gateway has sent out the rest of the closed tab's stream";
 for my $t (@tabs[0, 1]) {
     js($t, q{
         window.failed = [];
@@ -191,5 +196,6 @@ is js($tabs[0], q{
 }), 'again', 'a stateful session connects again';
 $_->close for @tabs[0, 1];
 
-is_deeply [ $httpd->log_problems ], [], 'no errors in the error log';
+is_deeply [ $httpd->log_problems ], [], 'no errors in the error log'
+    or diag join "\n", grep { /OSRFWS|AH00052|exit signal/ } split /\n/, $httpd->error_log;
 done_testing;
