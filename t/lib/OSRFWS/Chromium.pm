@@ -18,6 +18,7 @@ sub new {
     my $self = bless { dir => tempdir(), id => 0 }, $class;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
+        chdir $self->{dir};     # a core of a crashed tab (t/29) lands there
         open STDOUT, '>', "$self->{dir}/chromium.log";
         open STDERR, '>&', \*STDOUT;
         exec $bin, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
