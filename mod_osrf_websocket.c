@@ -62,6 +62,7 @@
 #include "http_request.h"
 #include "http_ssl.h"
 #include "ap_mpm.h"
+#include "mpm_common.h"
 
 #include "apr_atomic.h"
 #include "apr_dso.h"
@@ -1511,6 +1512,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(ws_server_on_shutdown);
     APR_REGISTER_OPTIONAL_FN(ws_server_room);
     ap_hook_post_config(ws_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(ws_status_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ws_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(osrf_ws_trust_proxy);
 }

@@ -2,6 +2,8 @@
 noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \
 	src/ws_status.c include/ws_status.h src/ws_metrics.c include/ws_metrics.h \
+	src/ws_series.c include/ws_series.h src/ws_status_page.c include/ws_status_page.h \
+	include/ws_out.h \
 	src/ws_prefork.c include/ws_prefork.h src/ws_reserve.c include/ws_reserve.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
@@ -35,3 +37,8 @@ t_hosts_mw_host_la_LIBADD = libwscodec.la
 # The counter table and its renderings, without httpd.
 check_PROGRAMS += t/unit/ws_metrics_test
 t_unit_ws_metrics_test_SOURCES = t/unit/ws_metrics_test.c t/unit/tap.h src/ws_metrics.c
+
+# The status page's history ring, view choice and HTML, without httpd.
+check_PROGRAMS += t/unit/ws_status_page_test
+t_unit_ws_status_page_test_SOURCES = t/unit/ws_status_page_test.c t/unit/tap.h \
+	src/ws_series.c src/ws_status_page.c src/ws_metrics.c

@@ -90,6 +90,7 @@
 #include "ws_admit.h"
 #include "ws_metrics.h"
 #include "ws_reserve.h"
+#include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
@@ -104,6 +105,8 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
 #define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
+/* how long the connection thread waits for the bus */
+#define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -379,34 +382,44 @@ static retired_address *retired_find(const char *address)
 
 /* --- the bus ------------------------------------------------------------- */
 
-static redisContext *bus_login(server_rec *s)
+/* Connects and logs in within tv (connect, then each read); NULL and the
+ * reason in why[n] (with the number of the log line it belongs to). */
+static redisContext *bus_connect(struct timeval tv, char *why, size_t n)
 {
-    struct timeval tv = { 5, 0 };
     redisContext *c = redisConnectWithTimeout(bridge.cfg.domain, bridge.cfg.port, tv);
     redisReply *r;
 
     if (c == NULL || c->err) {
-        BLOG(s, OSRF_LOG_ERROR, NULL,
-             "OSRFWS02001: cannot reach the bus at %s:%d: %s",
-             bridge.cfg.domain, bridge.cfg.port, c ? c->errstr : "no memory");
+        snprintf(why, n, "OSRFWS02001: cannot reach the bus at %s:%d: %s",
+                 bridge.cfg.domain, bridge.cfg.port, c ? c->errstr : "no memory");
         if (c)
             redisFree(c);
-        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
         return NULL;
     }
     redisSetTimeout(c, tv);     /* the connect timeout does not cover reads */
     r = osrf_bus_command(c, "AUTH %s %s", bridge.cfg.username, bridge.cfg.passwd);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        BLOG(s, OSRF_LOG_ERROR, NULL,
-             "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
-             r ? r->str : c->errstr);
+        snprintf(why, n, "OSRFWS02002: bus login as %s refused: %s", bridge.cfg.username,
+                 r ? r->str : c->errstr);
         if (r)
             freeReplyObject(r);
         redisFree(c);
-        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
         return NULL;
     }
     freeReplyObject(r);
+    return c;
+}
+
+static redisContext *bus_login(server_rec *s)
+{
+    struct timeval tv = { 5, 0 };
+    char why[256];
+    redisContext *c = bus_connect(tv, why, sizeof(why));
+
+    if (c == NULL) {
+        BLOG(s, OSRF_LOG_ERROR, NULL, "%s", why);
+        ws_metric_add(bridge.metrics, WS_M_BUS_ERRORS, 1);
+    }
     return c;
 }
 
@@ -415,10 +428,9 @@ static redisContext *bus_login(server_rec *s)
 static redisContext *sender_login(server_rec *s)
 {
     redisContext *c = bus_login(s);
-    struct timeval tv = { 3, 0 };
 
     if (c)
-        redisSetTimeout(c, tv);
+        redisSetTimeout(c, SENDER_TIMEOUT);
     if (c && bridge.sender_logins++)
         ws_metric_add(bridge.metrics, WS_M_BUS_RECONNECTS, 1);
     return c;
@@ -474,6 +486,63 @@ static void bus_del(server_rec *s, const char *key)
         return;
     if ((r = osrf_bus_command(bridge.send_bus, "DEL %s", key)) != NULL)
         freeReplyObject(r);
+}
+
+/* --- readiness (the status handler's ?ready) ------------------------------ */
+
+/* A PING answered within tv.  The gateway's ACL may refuse PING itself
+ * (NOPERM): that refusal is Redis answering too. */
+static int bus_ping(redisContext *c, struct timeval tv, char *why, size_t n)
+{
+    redisReply *r;
+    int ok;
+
+    redisSetTimeout(c, tv);
+    r = osrf_bus_command(c, "PING");
+    ok = r != NULL && (r->type == REDIS_REPLY_STATUS
+                       || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0));
+    if (!ok)
+        snprintf(why, n, "the bus at %s:%d does not answer a PING: %s", bridge.cfg.domain,
+                 bridge.cfg.port, r ? r->str : c->errstr);
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+/* osrf_ws_bus_ready (ws_status.h).  A prefork child answers this request
+ * between its WebSocket connections, so this thread is the connection
+ * thread and may use send_bus.  A child that has it pings on it (and drops
+ * it when it is broken: the next RPUSH would log in again anyway); one
+ * without it, or whose context was broken, pings on a connection of its
+ * own, closed again.  Nothing is logged or counted here: a health check
+ * runs every few seconds, and the status handler logs the verdict. */
+static int osrf_ws_bus_ready(request_rec *r, apr_interval_time_t timeout, const char **why)
+{
+    struct timeval tv = { (time_t)apr_time_sec(timeout), (suseconds_t)apr_time_usec(timeout) };
+    const char *err = load_config(r->pool);
+    char reason[256];
+    redisContext *c;
+    int ok;
+
+    if (err) {
+        *why = err;
+        return 0;
+    }
+    if (bridge.send_bus) {
+        ok = bus_ping(bridge.send_bus, tv, reason, sizeof(reason));
+        redisSetTimeout(bridge.send_bus, SENDER_TIMEOUT);
+        if (ok)
+            return 1;
+        redisFree(bridge.send_bus);
+        bridge.send_bus = NULL;
+    }
+    c = bus_connect(tv, reason, sizeof(reason));
+    ok = c != NULL && bus_ping(c, tv, reason, sizeof(reason));
+    if (c)
+        redisFree(c);
+    if (!ok)
+        *why = apr_pstrdup(r->pool, reason);
+    return ok;
 }
 
 /* --- the listener thread --------------------------------------------------- */
@@ -1225,6 +1294,7 @@ static int bridge_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 static void bridge_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    APR_REGISTER_OPTIONAL_FN(osrf_ws_bus_ready);
     ap_hook_pre_config(bridge_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(bridge_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }

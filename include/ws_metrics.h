@@ -143,6 +143,10 @@ void ws_metrics_claim(ws_metrics_slot *s, uint64_t pid);
 void ws_metrics_sum(const ws_metrics_table *t, const uint64_t *live,
                     uint64_t sum[WS_METRIC_COUNT]);
 
+/* The children's states in their order (total first), for a rendering:
+ * state k's name, its count in *count; NULL past the last. */
+const char *ws_children_state(const ws_children *ch, size_t k, int *count);
+
 /* Renders the sums; returns the length written (< n), or -1 if n is short. */
 int ws_metrics_json(const uint64_t sum[WS_METRIC_COUNT], const ws_children *ch,
                     long generation, char *buf, size_t n);

@@ -1,6 +1,7 @@
 // opensrf-client.js: a dependency-free OpenSRF client for browsers (and
 // anything with a WebSocket class), with the ClientSession API of OpenSRF's
-// opensrf.js, over one WebSocket per page.
+// opensrf.js, over one WebSocket per page, or one for all the tabs of a
+// browser through a SharedWorker (options.sharedWorker, below).
 //
 // This file is an ES module.  js/opensrf-client.classic.js is the same code
 // for a plain <script> (it sets window.OpenSRF); js/make-classic.mjs makes
@@ -104,6 +105,21 @@ class Result {
   statusCode() { return this.hash.statusCode; }
 }
 
+// Every session of conn learns that its socket is gone: what it had on the
+// wire fails (the gateway keeps stateful sessions per connection, and
+// replies cannot come back).
+function socketLost(conn, code) {
+  const err = new OpenSRFError('transport', null,
+    `the WebSocket to ${conn.url} closed (${code}) with the request in flight`,
+    { code });
+  for (const ses of [...conn.sessions.values()]) ses._socketLost(err);
+}
+
+// The reconnect settings a Connection takes, with their defaults.
+const CONNECTION_DEFAULTS = Object.freeze({
+  reconnectBase: 250, reconnectMax: 10000, connectTimeout: 15000, idleRetries: 8,
+});
+
 // --- the page's WebSocket ------------------------------------------------------
 
 export class Connection {
@@ -113,10 +129,7 @@ export class Connection {
   // attempts after a lost socket when nothing waits to be sent),
   // onstatechange(state, detail): idle, connecting, open, closed, waiting.
   constructor(options = {}) {
-    this.options = {
-      reconnectBase: 250, reconnectMax: 10000, connectTimeout: 15000, idleRetries: 8,
-      ...options,
-    };
+    this.options = { ...CONNECTION_DEFAULTS, ...options };
     this.url = this.options.url || defaultUrl();
     this.state = 'idle';            // idle, connecting, open, closed
     this.socket = null;
@@ -133,8 +146,13 @@ export class Connection {
     callback(this.options.onstatechange, state, detail);
   }
 
+  register(ses) { this.sessions.set(ses.thread, ses); }
+
+  forget(ses) { this.sessions.delete(ses.thread); }
+
   // owner: a Request or ClientSession told when its frame is on the wire
-  // (_wired) or when it could not be sent in time (_fail).
+  // (_wired) or when it could not be sent in time (_fail).  (The third
+  // argument, what the frame is, only matters to SharedConnection.)
   send(data, owner) {
     this.closedByUser = false;
     if (this.state === 'open') {
@@ -202,12 +220,7 @@ export class Connection {
     this.socket = null;
     const code = ev && ev.code ? ev.code : 1006;
     this._setState('closed', { code, reason: ev && ev.reason });
-    // Everything sent on this socket is lost with it: the gateway keeps
-    // stateful sessions per connection, and replies cannot come back.
-    const err = new OpenSRFError('transport', null,
-      `the WebSocket to ${this.url} closed (${code}) with the request in flight`,
-      { code });
-    for (const ses of [...this.sessions.values()]) ses._socketLost(err);
+    socketLost(this, code);
     if (this.closedByUser) return;
     // Reconnect with backoff after a server restart (1001) or a failure;
     // after a clean close (the gateway's idle timeout) the next send does.
@@ -246,6 +259,284 @@ export class Connection {
     this.retryTimer = null;
     if (this.socket) this.socket.close(1000, 'client closing');
   }
+}
+
+// --- one WebSocket for every tab: the SharedWorker mode -------------------------
+//
+// With options.sharedWorker (the URL of js/opensrf-shared-worker.js), the
+// page's connection is a SharedConnection: the tab's sessions live in the
+// tab as before, but their frames go through a MessagePort to a
+// SharedWorker that holds one Connection per endpoint URL for every tab of
+// the origin, so a workstation costs the gateway one child, not one per
+// tab.  The worker routes each reply by its thread to the tab that sent on
+// it (each tab knows its own threads; opensrf.js's worker broadcast the
+// replies it could not place, we drop them as the plain mode does).
+//
+// Messages on a tab's port (a MessagePort keeps their order):
+//   tab -> worker  hello {url, options}      first: the endpoint, its settings
+//                  send {data, id, thread, service, type, trace}
+//                  unqueue {id}              a queued frame's request ended
+//                  forget {thread}           the tab is done with a thread
+//                  lock {name}               a Web Lock the tab holds until it dies
+//                  bye                       the tab is going away (pagehide)
+//                  stats {id}                what the worker holds (tests, demo)
+//   worker -> tab  state {state, detail, opened}   the socket's state changes
+//                  frame {frame}             a reply on one of the tab's threads
+//                  wired {id} / failed {id, message}  a frame's fate (send's id)
+//                  stats {id, stats}
+//
+// The guarantees are the plain mode's, from the same Connection code in the
+// worker: frames wait for the socket within connectTimeout, a lost socket
+// fails what every tab had on the wire (the state message "closed" makes
+// each tab fail its own), and the worker reconnects with backoff.  A tab
+// that goes away (pagehide, or its Web Lock released when it crashed)
+// has its threads released in the worker, and a DISCONNECT sent for each
+// stateful session it left connected, so its OpenSRF workers are free.
+
+export class SharedConnection {
+  // options: those of Connection (but WebSocket and onstatechange stay in
+  // the tab; the worker makes its own sockets), and sharedWorker, the URL
+  // of the worker script.
+  constructor(options = {}) {
+    this.options = { ...CONNECTION_DEFAULTS, ...options };
+    this.url = this.options.url || defaultUrl();
+    this.state = 'idle';
+    this.sessions = new Map();      // thread -> ClientSession with work or a CONNECT
+    this.owners = new Map();        // send's id -> owner waiting for wired or failed
+    this.nextId = 1;
+    this.opened = 0;                // the worker's count: sockets opened for every tab
+    this.asked = new Map();         // stats id -> resolve
+    const worker = new SharedWorker(this.options.sharedWorker, { name: 'opensrf-client' });
+    worker.onerror = () => this._workerFailed();
+    this.port = worker.port;
+    this.port.onmessage = (ev) => this._fromWorker(ev.data);
+    const settings = {};
+    for (const k of Object.keys(CONNECTION_DEFAULTS)) settings[k] = this.options[k];
+    this.port.postMessage({ op: 'hello', url: this.url, options: settings });
+    this._holdLock();
+    this._bye = () => this.port.postMessage({ op: 'bye' });
+    if (typeof globalThis.addEventListener === 'function')
+      globalThis.addEventListener('pagehide', this._bye);
+  }
+
+  // The worker learns that this tab died (no pagehide after a crash) when
+  // the lock is released; the tab asks for it before naming it, so the
+  // worker's request can only be granted after the tab's ends.
+  _holdLock() {
+    const locks = globalThis.navigator && globalThis.navigator.locks;
+    if (!locks) return;
+    const name = `opensrf-tab-${newThread()}`;
+    locks.request(name, () => {
+      this.port.postMessage({ op: 'lock', name });
+      return new Promise(() => {});
+    }).catch(() => {});
+  }
+
+  register(ses) { this.sessions.set(ses.thread, ses); }
+
+  forget(ses) {
+    if (this.sessions.delete(ses.thread)) this.port.postMessage({ op: 'forget', thread: ses.thread });
+  }
+
+  send(data, owner, what = {}) {
+    let id = 0;
+    if (owner) {
+      id = this.nextId++;
+      this.owners.set(id, owner);
+    }
+    this.port.postMessage({ op: 'send', data, id, ...what });
+  }
+
+  unqueue(owner) {
+    for (const [id, o] of this.owners) {
+      if (o !== owner) continue;
+      this.owners.delete(id);
+      this.port.postMessage({ op: 'unqueue', id });
+    }
+  }
+
+  // What the worker holds: {tabs, threads, opened, state}.
+  stats() {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.asked.set(id, resolve);
+      this.port.postMessage({ op: 'stats', id });
+    });
+  }
+
+  _fromWorker(m) {
+    if (!m || typeof m !== 'object') return;
+    if (m.op === 'frame') {
+      const ses = m.frame && this.sessions.get(m.frame.thread);
+      if (ses) ses._receive(m.frame);
+    } else if (m.op === 'wired' || m.op === 'failed') {
+      const owner = this.owners.get(m.id);
+      this.owners.delete(m.id);
+      if (owner && m.op === 'wired') owner._wired = true;
+      else if (owner) owner._fail(new OpenSRFError('transport', null, m.message));
+    } else if (m.op === 'state') {
+      this.state = m.state;
+      this.opened = m.opened;
+      callback(this.options.onstatechange, m.state, m.detail);
+      if (m.state === 'closed') socketLost(this, (m.detail && m.detail.code) || 1006);
+    } else if (m.op === 'stats') {
+      const resolve = this.asked.get(m.id);
+      this.asked.delete(m.id);
+      if (resolve) resolve(m.stats);
+    }
+  }
+
+  // The worker script did not load or died: nothing sent can be answered.
+  _workerFailed() {
+    const err = new OpenSRFError('transport', null,
+      `the shared worker ${this.options.sharedWorker} failed`);
+    const owners = [...this.owners.values()];
+    this.owners.clear();
+    for (const o of owners) o._fail(err);
+    this.state = 'closed';
+    callback(this.options.onstatechange, 'closed', { code: 1006, reason: err.message });
+    socketLost(this, 1006);
+  }
+
+  // This tab stops using the worker (its threads are released there).
+  close() {
+    this._bye();
+    if (typeof globalThis.removeEventListener === 'function')
+      globalThis.removeEventListener('pagehide', this._bye);
+    this.port.close();
+  }
+}
+
+// The worker's stand-in for a tab's request or session waiting for its
+// frame to go out: Connection sets _wired or calls _fail on it.
+class TabOwner {
+  constructor(tab, id) { this.tab = tab; this.id = id; }
+
+  set _wired(yes) {
+    this.tab.owners.delete(this.id);
+    if (yes) this.tab.port.postMessage({ op: 'wired', id: this.id });
+  }
+
+  _fail(err) {
+    this.tab.owners.delete(this.id);
+    this.tab.port.postMessage({ op: 'failed', id: this.id, message: err.message });
+  }
+}
+
+// The worker's stand-in for a tab's session, in its Connection's sessions:
+// replies on the thread go to the tab's port.
+class TabThread {
+  constructor(tab, thread) {
+    this.tab = tab;
+    this.thread = thread;
+    this.service = null;
+    this.trace = 0;
+    this.connected = false;         // a CONNECT went out and no DISCONNECT since
+  }
+
+  _receive(frame) { this.tab.port.postMessage({ op: 'frame', frame }); }
+
+  // The gateway forgot its stateful sessions with the socket; the tab
+  // hears of the loss from the state message.
+  _socketLost() { this.connected = false; }
+}
+
+// Runs the worker side in scope (the SharedWorker's global): the script
+// js/opensrf-shared-worker.js calls it.
+export function serveTabs(scope = globalThis) {
+  const endpoints = new Map();      // url -> { conn, tabs: Set of tab }
+
+  function endpoint(url, options) {
+    let ep = endpoints.get(url);
+    if (ep) return ep;
+    const tabs = new Set();
+    const conn = new Connection({ ...options, url,
+      onstatechange: (state, detail) => {
+        for (const tab of tabs) tab.port.postMessage({ op: 'state', state, detail, opened: conn.opened });
+      } });
+    ep = { conn, tabs };
+    endpoints.set(url, ep);
+    return ep;
+  }
+
+  function release(tab, thread) {
+    const route = tab.threads.get(thread);
+    if (!route) return;
+    tab.threads.delete(thread);
+    if (tab.conn.sessions.get(thread) === route) tab.conn.sessions.delete(thread);
+    if (route.connected && tab.conn.state === 'open') {
+      const msg = osrfMessage(route.trace + 1, 'DISCONNECT', null, OpenSRF.locale || 'en-US', OpenSRF.tz);
+      tab.conn.send(JSON.stringify({ service: route.service, thread, osrf_msg: [msg] }));
+    }
+  }
+
+  function leave(tab) {
+    if (!tab.conn) return;
+    for (const thread of [...tab.threads.keys()]) release(tab, thread);
+    for (const owner of [...tab.owners.values()]) tab.conn.unqueue(owner);
+    tab.owners.clear();
+    tab.ep.tabs.delete(tab);
+  }
+
+  function send(tab, m) {
+    let route = tab.threads.get(m.thread);
+    if (!route) {
+      route = new TabThread(tab, m.thread);
+      tab.threads.set(m.thread, route);
+    }
+    tab.conn.sessions.set(m.thread, route);
+    route.service = m.service;
+    route.trace = Number(m.trace) || 0;
+    if (m.type === 'CONNECT') route.connected = true;
+    else if (m.type === 'DISCONNECT') route.connected = false;
+    let owner = null;
+    if (m.id) {
+      owner = new TabOwner(tab, m.id);
+      tab.owners.set(m.id, owner);
+    }
+    tab.conn.send(m.data, owner);
+  }
+
+  function stats(tab) {
+    let threads = 0;
+    for (const ep of endpoints.values()) threads += ep.conn.sessions.size;
+    return { tabs: tab.ep.tabs.size, threads, mine: tab.threads.size,
+             opened: tab.conn.opened, state: tab.conn.state };
+  }
+
+  function fromTab(tab, m) {
+    if (!m || typeof m !== 'object') return;
+    if (m.op === 'hello') {
+      tab.ep = endpoint(m.url, m.options);
+      tab.conn = tab.ep.conn;
+      tab.ep.tabs.add(tab);
+      tab.port.postMessage({ op: 'state', state: tab.conn.state, opened: tab.conn.opened });
+      return;
+    }
+    if (!tab.conn) return;
+    if (m.op === 'send') {
+      tab.ep.tabs.add(tab);          // back from the page cache after a bye
+      send(tab, m);
+    } else if (m.op === 'unqueue') {
+      const owner = tab.owners.get(m.id);
+      if (owner) tab.conn.unqueue(owner);
+      tab.owners.delete(m.id);
+    } else if (m.op === 'forget') {
+      release(tab, m.thread);
+    } else if (m.op === 'bye') {
+      leave(tab);
+    } else if (m.op === 'lock') {
+      const locks = scope.navigator && scope.navigator.locks;
+      if (locks) locks.request(m.name, () => { leave(tab); tab.port.close(); }).catch(() => {});
+    } else if (m.op === 'stats') {
+      tab.port.postMessage({ op: 'stats', id: m.id, stats: stats(tab) });
+    }
+  }
+
+  scope.onconnect = (ev) => {
+    const tab = { port: ev.ports[0], ep: null, conn: null, threads: new Map(), owners: new Map() };
+    tab.port.onmessage = (e) => fromTab(tab, e.data);
+  };
 }
 
 // --- sessions and requests ------------------------------------------------------
@@ -318,16 +609,17 @@ export class ClientSession {
 
   // Forgets the session (opensrf.js's cleanup).
   cleanup() {
-    this.connection.sessions.delete(this.thread);
+    this.connection.forget(this);
   }
 
   _send(msg, owner) {
     const frame = { service: this.service, thread: this.thread, osrf_msg: [msg] };
-    this.connection.send(JSON.stringify(frame, encodeParam), owner);
+    this.connection.send(JSON.stringify(frame, encodeParam), owner,
+      { thread: this.thread, service: this.service, type: msg.__p.type, trace: msg.__p.threadTrace });
   }
 
   _register() {
-    this.connection.sessions.set(this.thread, this);
+    this.connection.register(this);
   }
 
   // Keeps the session reachable only while something can still arrive.
@@ -554,19 +846,34 @@ export class Request {
 
 let pageConnection = null;
 
+// The shared mode where it is asked for and the browser has SharedWorker
+// (not every browser does, nor a page from file://); else the plain one.
+function makeConnection(options) {
+  if (options.sharedWorker && typeof globalThis.SharedWorker === 'function') {
+    try {
+      return new SharedConnection(options);
+    } catch (e) {
+      console.warn('OpenSRF: no shared worker, one WebSocket for this page:', e);
+    }
+  }
+  return new Connection(options);
+}
+
 export const OpenSRF = {
   STATUS,
   ClientSession,
   Request,
   Connection,
+  SharedConnection,
   OpenSRFError,
+  serveTabs,
   locale: null,
   tz: timeZone(),
   api_level: 1,
   decode: null,                 // optional: a function applied to each result's content
   // The page's one WebSocket, made with the options of configure().
   connection() {
-    if (!pageConnection) pageConnection = new Connection(OpenSRF.options);
+    if (!pageConnection) pageConnection = makeConnection(OpenSRF.options);
     return pageConnection;
   },
   options: {},

@@ -2,11 +2,10 @@
  * ws_metrics.c - the counter table in shared memory: layout, sums and the
  * two renderings (JSON, Prometheus text format 0.0.4).  See ws_metrics.h.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ws_metrics.h"
+#include "ws_out.h"
 
 #define WS_METRICS_MAGIC 0x4f575331u    /* "OWS1" */
 #define PROM_PREFIX "osrf_ws_"
@@ -72,35 +71,6 @@ void ws_metrics_sum(const ws_metrics_table *t, const uint64_t *live,
     }
 }
 
-/* A bounded appender: after an overflow every put fails. */
-typedef struct {
-    char *buf;
-    size_t n, len;
-    int over;
-} out_buf;
-
-__attribute__((format(printf, 2, 3)))
-static void put(out_buf *o, const char *fmt, ...)
-{
-    va_list ap;
-    int k;
-
-    if (o->over)
-        return;
-    va_start(ap, fmt);
-    k = vsnprintf(o->buf + o->len, o->n - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->n - o->len)
-        o->over = 1;
-    else
-        o->len += (size_t)k;
-}
-
-static int finish(out_buf *o)
-{
-    return o->over ? -1 : (int)o->len;
-}
-
 /* Gauges are sums of wrapping adds: read them back as signed. */
 static long long value(const uint64_t sum[], int i)
 {
@@ -125,40 +95,48 @@ static int child_count(const ws_children *ch, size_t k)
     return *(const int *)((const char *)ch + child_states[k].offset);
 }
 
+const char *ws_children_state(const ws_children *ch, size_t k, int *count)
+{
+    if (k >= NSTATES)
+        return NULL;
+    *count = child_count(ch, k);
+    return child_states[k].name;
+}
+
 int ws_metrics_json(const uint64_t sum[WS_METRIC_COUNT], const ws_children *ch,
                     long generation, char *buf, size_t n)
 {
-    out_buf o = { buf, n, 0, 0 };
+    ws_out o = WS_OUT(buf, n);
     size_t k;
     int i;
 
-    put(&o, "{\"version\":%d,\"generation\":%ld", WS_METRICS_VERSION, generation);
+    ws_put(&o, "{\"version\":%d,\"generation\":%ld", WS_METRICS_VERSION, generation);
     for (i = 0; i < WS_METRIC_COUNT; i++) {
         const metric_info *m = &info[i];
         int first = i == 0 || strcmp(info[i - 1].family, m->family) != 0;
         int last = i == WS_METRIC_COUNT - 1 || strcmp(info[i + 1].family, m->family) != 0;
 
         if (m->code == NULL) {
-            put(&o, ",\"%s\":%lld", m->family, value(sum, i));
+            ws_put(&o, ",\"%s\":%lld", m->family, value(sum, i));
             continue;
         }
         if (first)
-            put(&o, ",\"%s\":{", m->family);
+            ws_put(&o, ",\"%s\":{", m->family);
         else
-            put(&o, ",");
-        put(&o, "\"%s\":%lld%s", m->code, value(sum, i), last ? "}" : "");
+            ws_put(&o, ",");
+        ws_put(&o, "\"%s\":%lld%s", m->code, value(sum, i), last ? "}" : "");
     }
-    put(&o, ",\"children\":{");
+    ws_put(&o, ",\"children\":{");
     for (k = 0; k < NSTATES; k++)
-        put(&o, "%s\"%s\":%d", k ? "," : "", child_states[k].name, child_count(ch, k));
-    put(&o, "}}\n");
-    return finish(&o);
+        ws_put(&o, "%s\"%s\":%d", k ? "," : "", child_states[k].name, child_count(ch, k));
+    ws_put(&o, "}}\n");
+    return ws_out_end(&o);
 }
 
 int ws_metrics_prometheus(const uint64_t sum[WS_METRIC_COUNT], const ws_children *ch,
                           long generation, char *buf, size_t n)
 {
-    out_buf o = { buf, n, 0, 0 };
+    ws_out o = WS_OUT(buf, n);
     size_t k;
     int i;
 
@@ -166,20 +144,20 @@ int ws_metrics_prometheus(const uint64_t sum[WS_METRIC_COUNT], const ws_children
         const metric_info *m = &info[i];
 
         if (m->help)
-            put(&o, "# HELP " PROM_PREFIX "%s %s\n# TYPE " PROM_PREFIX "%s %s\n",
+            ws_put(&o, "# HELP " PROM_PREFIX "%s %s\n# TYPE " PROM_PREFIX "%s %s\n",
                 m->family, m->help, m->family, m->kind == GAUGE ? "gauge" : "counter");
         if (m->code)
-            put(&o, PROM_PREFIX "%s{code=\"%s\"} %lld\n", m->family, m->code, value(sum, i));
+            ws_put(&o, PROM_PREFIX "%s{code=\"%s\"} %lld\n", m->family, m->code, value(sum, i));
         else
-            put(&o, PROM_PREFIX "%s %lld\n", m->family, value(sum, i));
+            ws_put(&o, PROM_PREFIX "%s %lld\n", m->family, value(sum, i));
     }
-    put(&o, "# HELP " PROM_PREFIX "children Apache children of the instance, by state\n"
+    ws_put(&o, "# HELP " PROM_PREFIX "children Apache children of the instance, by state\n"
             "# TYPE " PROM_PREFIX "children gauge\n");
     for (k = 1; k < NSTATES; k++)
-        put(&o, PROM_PREFIX "children{state=\"%s\"} %d\n", child_states[k].name,
+        ws_put(&o, PROM_PREFIX "children{state=\"%s\"} %d\n", child_states[k].name,
             child_count(ch, k));
-    put(&o, "# HELP " PROM_PREFIX "generation Apache's restart generation\n"
+    ws_put(&o, "# HELP " PROM_PREFIX "generation Apache's restart generation\n"
             "# TYPE " PROM_PREFIX "generation gauge\n" PROM_PREFIX "generation %ld\n",
         generation);
-    return finish(&o);
+    return ws_out_end(&o);
 }

@@ -15,15 +15,20 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
+#include "ws_series.h"
 #include "ws_status.h"
+#include "ws_status_page.h"
 
 APLOG_USE_MODULE(osrf_websocket);
 
 #define SHM_KEY     "osrf_websocket_metrics"
-#define STATUS_MAX  (16 * 1024)     /* both renderings fit with room */
+#define STATUS_MAX  (64 * 1024)     /* every rendering fits with room */
 #define WS_SLOT_ALIGN 64
+/* what a health check waits for the bus: well within HAProxy's check */
+#define READY_TIMEOUT apr_time_from_msec(1500)
 
 static ws_metrics_table *table;     /* inherited by every child */
+static ws_series *history;          /* after the table, in the same segment */
 static int server_limit, thread_limit;
 
 int ws_status_post_config(server_rec *s)
@@ -38,7 +43,7 @@ int ws_status_post_config(server_rec *s)
     if (server_limit <= 0 || thread_limit <= 0)
         return OK;
     /* room to align the slots on cache lines: APR's base is not */
-    size = ws_metrics_size((unsigned)server_limit) + WS_SLOT_ALIGN;
+    size = ws_metrics_size((unsigned)server_limit) + sizeof(ws_series) + WS_SLOT_ALIGN;
     /* the key is copied into the pool, so it outlives this module's
      * unloading on a restart; the table keeps its counts across it */
     apr_pool_userdata_get((void **)&shm, SHM_KEY, keep);
@@ -54,7 +59,9 @@ int ws_status_post_config(server_rec *s)
     }
     table = (ws_metrics_table *)APR_ALIGN((apr_uintptr_t)apr_shm_baseaddr_get(shm),
                                           WS_SLOT_ALIGN);
-    ws_metrics_init(table, (unsigned)server_limit);
+    history = (ws_series *)((char *)table + ws_metrics_size((unsigned)server_limit));
+    if (!ws_metrics_init(table, (unsigned)server_limit))
+        memset(history, 0, sizeof(*history));
     return OK;
 }
 
@@ -117,18 +124,6 @@ static int peer_allowed(request_rec *r, const apr_array_header_t *allow)
     return 0;
 }
 
-/* Prometheus when asked by ?prometheus or by its Accept type; else JSON. */
-static int wants_prometheus(request_rec *r)
-{
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-
-    if (r->args && strcmp(r->args, "json") == 0)
-        return 0;
-    if (r->args && strcmp(r->args, "prometheus") == 0)
-        return 1;
-    return accept && strstr(accept, "text/plain") && strstr(accept, "version=0.0.4");
-}
-
 /* Children by state; live[i] gets the pid holding slot i (0: none). */
 static void read_scoreboard(int generation, uint64_t *live, ws_children *ch)
 {
@@ -161,12 +156,91 @@ static void read_scoreboard(int generation, uint64_t *live, ws_children *ch)
     }
 }
 
-int ws_status_handler(request_rec *r, const apr_array_header_t *allow)
+/* The instance's sums and children now. */
+static void take_sums(apr_pool_t *p, uint64_t sum[WS_METRIC_COUNT], ws_children *ch,
+                      int *generation)
+{
+    uint64_t *live = apr_pcalloc(p, (size_t)server_limit * sizeof(*live));
+
+    ap_mpm_query(AP_MPMQ_GENERATION, generation);
+    read_scoreboard(*generation, live, ch);
+    ws_metrics_sum(table, live, sum);
+}
+
+/* The parent samples the sums for the page's charts: one writer, whoever
+ * looks at the page (prefork runs this about every ten seconds). */
+int ws_status_monitor(apr_pool_t *p, server_rec *s)
 {
     uint64_t sum[WS_METRIC_COUNT];
-    uint64_t *live;
+    apr_pool_t *scratch;
     ws_children ch;
-    int generation = 0, prom, len;
+    int generation;
+
+    (void)s;
+    if (table == NULL || apr_pool_create(&scratch, p) != APR_SUCCESS)
+        return DECLINED;
+    take_sums(scratch, sum, &ch, &generation);
+    ws_series_add(history, apr_time_now(), sum);
+    apr_pool_destroy(scratch);
+    return DECLINED;
+}
+
+/* 1 when this child reaches the bus (or there is none: -1); why when not. */
+static int probe_bus(request_rec *r, const char **why)
+{
+    APR_OPTIONAL_FN_TYPE(osrf_ws_bus_ready) *probe = APR_RETRIEVE_OPTIONAL_FN(osrf_ws_bus_ready);
+
+    *why = NULL;
+    return probe ? probe(r, READY_TIMEOUT, why) : -1;
+}
+
+/* ?ready: 200 only when this child reaches the bus, for a proxy's checks. */
+static int answer_ready(request_rec *r)
+{
+    const char *why;
+    int bus = probe_bus(r, &why);
+
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (bus == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OSRFWS01018: not ready: %s", why);
+        r->status = HTTP_SERVICE_UNAVAILABLE;
+        if (!r->header_only)
+            ap_rprintf(r, "not ready: %s\n", why);
+        return OK;
+    }
+    if (!r->header_only)
+        ap_rputs(bus > 0 ? "ready\n" : "ready (no bus)\n", r);
+    return OK;
+}
+
+static int render_page(request_rec *r, const uint64_t *sum, const ws_children *ch,
+                       int generation, char *body)
+{
+    ws_sample *samples = apr_palloc(r->pool, (WS_SERIES_LEN - 1) * sizeof(*samples));
+    ws_page page;
+
+    page.sum = sum;
+    page.children = ch;
+    page.generation = generation;
+    page.samples = samples;
+    page.nsamples = ws_series_read(history, samples);
+    page.bus = probe_bus(r, &page.bus_why);
+    page.now = apr_time_now();
+    return ws_status_page(&page, body, STATUS_MAX);
+}
+
+int ws_status_handler(request_rec *r, const apr_array_header_t *allow)
+{
+    static const char *const types[] = {
+        [WS_VIEW_JSON] = "application/json",
+        [WS_VIEW_PROMETHEUS] = "text/plain; version=0.0.4; charset=utf-8",
+        [WS_VIEW_HTML] = "text/html; charset=utf-8",
+    };
+    uint64_t sum[WS_METRIC_COUNT];
+    ws_status_view view;
+    ws_children ch;
+    int generation = 0, len;
     char *body;
 
     if (r->handler == NULL || strcmp(r->handler, WS_STATUS_HANDLER) != 0)
@@ -179,22 +253,27 @@ int ws_status_handler(request_rec *r, const apr_array_header_t *allow)
     r->allowed |= AP_METHOD_BIT << M_GET;
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
+    view = ws_status_view_of(r->args, apr_table_get(r->headers_in, "Accept"));
+    if (view == WS_VIEW_READY)
+        return answer_ready(r);
     if (table == NULL)
         return HTTP_SERVICE_UNAVAILABLE;
 
-    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
-    live = apr_pcalloc(r->pool, (size_t)server_limit * sizeof(*live));
-    read_scoreboard(generation, live, &ch);
-    ws_metrics_sum(table, live, sum);
-    prom = wants_prometheus(r);
+    take_sums(r->pool, sum, &ch, &generation);
     body = apr_palloc(r->pool, STATUS_MAX);
-    len = prom ? ws_metrics_prometheus(sum, &ch, generation, body, STATUS_MAX)
-               : ws_metrics_json(sum, &ch, generation, body, STATUS_MAX);
+    len = view == WS_VIEW_PROMETHEUS ? ws_metrics_prometheus(sum, &ch, generation, body, STATUS_MAX)
+          : view == WS_VIEW_HTML     ? render_page(r, sum, &ch, generation, body)
+                                     : ws_metrics_json(sum, &ch, generation, body, STATUS_MAX);
     if (len < 0)
         return HTTP_INTERNAL_SERVER_ERROR;
-    ap_set_content_type(r, prom ? "text/plain; version=0.0.4; charset=utf-8"
-                                : "application/json");
+    ap_set_content_type(r, types[view]);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    /* Accept picks the view: a cache between must keep them apart */
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    if (view == WS_VIEW_HTML) {
+        apr_table_setn(r->headers_out, "Content-Security-Policy", WS_PAGE_CSP);
+        apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    }
     ap_set_content_length(r, len);
     if (!r->header_only)
         ap_rwrite(body, len, r);

@@ -26,15 +26,7 @@ my $browser = OSRFWS::Chromium->new;
 
 # Runs async JavaScript in the page; returns its value, or dies with the
 # page's exception.
-sub js {
-    my ($page, $code) = @_;
-    my $out = $page->eval_js("(async () => { try { return JSON.stringify({ ok: await (async () => { $code })() }) }"
-                             . " catch (e) { return JSON.stringify({ error: String(e && e.stack || e) }) } })()");
-    die "no answer from the page\n" unless defined $out;
-    my $r = JSON::PP->new->decode($out);   # characters already
-    die "page: $r->{error}\n" if exists $r->{error};
-    return $r->{ok};
-}
+sub js { my ($page, $code) = @_; return $page->run($code) }
 
 # A tab with the client loaded, its WebSocket class counting sockets and
 # recording every frame both ways.

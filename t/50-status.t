@@ -31,22 +31,7 @@ CONF
 my $port = $gw->httpd->port;
 
 # GET over plain HTTP/1.0: (status, {headers}, body).
-sub http_get {
-    my ($path, %o) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => 5,
-                                  ($o{from} ? (LocalAddr => $o{from}) : ()))
-        or die "connect: $!";
-    my $h = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
-    print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n$h\r\n";
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($code) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
-    my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
-    return ($code // 0, \%hdr, $body // '');
-}
+sub http_get { my ($path, %o) = @_; return OSRFWS::Util::http_get($port, $path, %o) }
 
 sub status {
     my ($code, $h, $body) = http_get('/osrf-ws-status');

@@ -21,7 +21,7 @@ use OSRFWS::Util qw(wait_until pid_alive);
 # The client comes from 127.0.0.2, HAProxy from 127.0.0.1: the gateway must
 # log the first, which only the forwarded header tells it.
 my $CLIENT_IP = '127.0.0.2';
-my $trusted = { conf => "OSRFWebSocketTrustedProxies 127.0.0.1\n" };
+my $trusted = { conf => "OSRFWebSocketTrustedProxies 127.0.0.1\n$OSRFWS::HAProxy::STATUS_CONF" };
 # Eight sessions held for the whole test: a worker serves one session at
 # a time, and keeps an idle one 30 s.
 my $gw = OSRFWS::Gateway->new(apache => $trusted, osrf => { keepalive => 30, workers => 8 });

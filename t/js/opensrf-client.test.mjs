@@ -3,7 +3,8 @@
 // browser, gateway and OpenSRF are in t/28-browser-client.t.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpenSRF, Connection, ClientSession, backoffDelay, newThread } from '../../js/opensrf-client.js';
+import { OpenSRF, Connection, ClientSession, SharedConnection, serveTabs, backoffDelay, newThread }
+  from '../../js/opensrf-client.js';
 
 // A WebSocket that records what is sent and lets the test play the gateway.
 function fakeSockets() {
@@ -193,4 +194,109 @@ test('backoff grows, is capped, and has jitter', () => {
   assert.equal(backoffDelay(3, 250, 10000, () => 1), 2000);
   assert.equal(backoffDelay(30, 250, 10000, () => 1), 10000);
   assert.equal(backoffDelay(30, 250, 10000, () => 0), 5000);
+});
+
+// The shared mode in node: a fake SharedWorker whose scope runs serveTabs,
+// tabs talking to it over real MessageChannels.
+function sharedSetup() {
+  const { made, FakeWebSocket } = fakeSockets();
+  const scope = {};
+  serveTabs(scope);
+  const saved = { SharedWorker: globalThis.SharedWorker, WebSocket: globalThis.WebSocket };
+  globalThis.WebSocket = FakeWebSocket;         // the worker's own sockets
+  globalThis.SharedWorker = class {
+    constructor() {
+      const ch = new MessageChannel();
+      this.port = ch.port1;
+      scope.onconnect({ ports: [ch.port2] });
+    }
+  };
+  const ports = [];
+  const tab = () => {
+    const conn = new SharedConnection({ url: 'wss://gw.example:7682/osrf-websocket-translator',
+      sharedWorker: '/js/opensrf-shared-worker.js', reconnectBase: 5, reconnectMax: 20 });
+    ports.push(conn.port);
+    return { conn, session: (svc) => new ClientSession(svc, { connection: conn }) };
+  };
+  const restore = () => {
+    for (const p of ports) p.close();
+    Object.assign(globalThis, saved);
+  };
+  return { made, tab, restore };
+}
+
+// A test in shared mode: body gets sharedSetup()'s tools; restored after.
+function sharedTest(name, body) {
+  test(name, async () => {
+    const env = sharedSetup();
+    try {
+      await body(env);
+    } finally {
+      env.restore();
+    }
+  });
+}
+
+const until = async (check, what) => {
+  for (let i = 0; i < 200 && !check(); i++) await tick(2);
+  assert.ok(check(), what);
+};
+
+sharedTest('shared mode: tabs share one socket, replies go to the tab of their thread', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const ra = a.session('opensrf.math').request('add', 1, 2).send();
+  const rb = b.session('opensrf.math').request('add', 3, 4).send();
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 2, 'both frames sent on it');
+  for (const f of made[0].sent.map((d) => JSON.parse(d)))
+    made[0].reply({ thread: f.thread, osrf_msg: [result(0, f.osrf_msg[0].__p.payload.__p.params.join('+')),
+      status(0, 'osrfConnectStatus', 'Request Complete', '205')] });
+  assert.deepEqual([await ra.results(), await rb.results()], [['1+2'], ['3+4']]);
+  assert.equal(made.length, 1);
+  assert.equal(a.conn.opened, 1);
+  const st = await a.conn.stats();
+  assert.deepEqual([st.tabs, st.threads], [2, 0], 'finished threads are released in the worker');
+});
+
+sharedTest('shared mode: a lost socket fails what every tab had on the wire, then reconnects', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const pa = a.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
+  const pb = b.session('opensrf.test').request('sleep', 9).send().results().catch((e) => e);
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 2, 'both frames sent');
+  made[0].die(1006);
+  const [ea, eb] = await Promise.all([pa, pb]);
+  assert.equal(ea.kind, 'transport');
+  assert.match(eb.message, /closed \(1006\) with the request in flight/);
+  await until(() => made.length === 2, 'the worker reconnects by itself');
+});
+
+sharedTest('shared mode: a tab that leaves releases its threads and its stateful sessions', async ({ made, tab }) => {
+  const [a, b] = [tab(), tab()];
+  const ses = b.session('opensrf.test');
+  const connected = ses.connect();
+  await until(() => made.length === 1, 'one socket');
+  made[0].open();
+  await until(() => made[0].sent.length === 1, 'CONNECT sent');
+  made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfConnectStatus', 'Connection Successful', '200')] });
+  await connected;
+  b.session('opensrf.test').request('sleep', 9).send();
+  await until(() => made[0].sent.length === 2, 'request sent');
+  assert.equal((await a.conn.stats()).threads, 2);
+  b.conn.close();
+  await until(() => made[0].sent.length === 3, 'DISCONNECT sent for the session left connected');
+  const last = JSON.parse(made[0].sent[2]);
+  assert.deepEqual([last.thread, last.osrf_msg[0].__p.type, last.osrf_msg[0].__p.threadTrace],
+    [ses.thread, 'DISCONNECT', 1]);
+  const st = await a.conn.stats();
+  assert.deepEqual([st.tabs, st.threads], [1, 0]);
+});
+
+test('without SharedWorker, the sharedWorker option falls back to a WebSocket per page', () => {
+  assert.equal(typeof globalThis.SharedWorker, 'undefined');
+  const conn = OpenSRF.configure({ url: 'wss://gw.example/x', sharedWorker: '/js/opensrf-shared-worker.js' });
+  assert.ok(conn instanceof Connection);
+  conn.close();
 });

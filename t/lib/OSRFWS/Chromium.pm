@@ -18,6 +18,7 @@ sub new {
     my $self = bless { dir => tempdir(), id => 0 }, $class;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
+        chdir $self->{dir};     # a core of a crashed tab (t/29) lands there
         open STDOUT, '>', "$self->{dir}/chromium.log";
         open STDERR, '>&', \*STDOUT;
         exec $bin, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -107,6 +108,18 @@ sub eval_js {
     return $r->{result}{value};
 }
 
+# Runs $code as the body of an async function in the page; returns what
+# it returns (through JSON), or dies with the page's exception.
+sub run {
+    my ($self, $code) = @_;
+    my $out = $self->eval_js("(async () => { try { return JSON.stringify({ ok: await (async () => { $code })() }) }"
+                             . " catch (e) { return JSON.stringify({ error: String(e && e.stack || e) }) } })()");
+    die "no answer from the page\n" unless defined $out;
+    my $r = JSON::PP->new->decode($out);   # characters already
+    die "page: $r->{error}\n" if exists $r->{error};
+    return $r->{ok};
+}
+
 # Waits until $expr is truthy in the page; returns its value.
 sub wait_js {
     my ($self, $expr, $timeout) = @_;
@@ -134,5 +147,12 @@ sub screenshot {
 }
 
 sub close { my ($self) = @_; $self->{ws}->close; $self->{browser}->close_page($self->{id}) }
+
+# Crashes the tab's renderer (no pagehide, no unload: as a tab killed by
+# the system); no answer comes.
+sub crash {
+    my ($self) = @_;
+    $self->{ws}->send_text(encode_json({ id => ++$self->{n}, method => 'Page.crash', params => {} }));
+}
 
 1;

@@ -10,6 +10,17 @@ use IO::Socket::UNIX;
 use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
                     read_pidfile pid_alive);
 
+# The health check: the gateway's readiness (200 only while the child
+# answering reaches the bus), on the status location every gateway of a
+# test has (STATUS_CONF).
+our $CHECK = '/osrf-ws-status?ready';
+our $STATUS_CONF = <<'CONF';
+<Location /osrf-ws-status>
+    Require all granted
+    SetHandler osrf-websocket-status
+</Location>
+CONF
+
 # servers => [ name => port, ... ]
 sub new {
     my ($class, %o) = @_;
@@ -64,7 +75,7 @@ frontend gateway
 backend gateways
     # WebSockets live long: count them, not requests
     balance leastconn
-    option httpchk GET /echo.html
+    option httpchk GET $CHECK
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
     http-response set-header X-Gateway %s

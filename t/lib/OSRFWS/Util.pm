@@ -10,7 +10,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
-                    pid_alive read_pidfile srcdir builddir rss_kb);
+                    pid_alive read_pidfile srcdir builddir rss_kb http_get);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
 sub builddir { $ENV{OSRFWS_BUILDDIR} // _repo_root() }
@@ -97,6 +97,26 @@ sub stop_by_pidfile {
     return 1 if wait_until(sub { !pid_alive($pid) }, $timeout // 10);
     kill 'KILL', $pid;
     return wait_until(sub { !pid_alive($pid) }, 5) ? 1 : 0;
+}
+
+# GET http://127.0.0.1:$port$path over HTTP/1.0: (status, {lower-cased
+# headers}, body); status 0 when nothing answered.  Options: headers =>
+# {name => value}, from => a local address.
+sub http_get {
+    my ($port, $path, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => $o{timeout} // 5,
+                                  ($o{from} ? (LocalAddr => $o{from}) : ()))
+        or return (0, {}, '');
+    my $h = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
+    print $s "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n$h\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    close $s;
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($code) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
+    my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
+    return ($code // 0, \%hdr, $body // '');
 }
 
 1;
