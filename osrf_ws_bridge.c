@@ -44,7 +44,8 @@
  * bridge.wake signals the listener that a connection began, and
  * on_disconnect that a send has ended.  The listener blocks in one BLPOP
  * over the current, the next and the retired addresses; a connection that
- * ends pushes WAKE_TOKEN to its own address so the listener looks again.
+ * ends, once it has cleared server, pushes WAKE_TOKEN to its own address
+ * so the listener looks again.
  *
  * Not under the lock: log lines (osrf_log.h: one write per line, set up
  * in the parent) and the counters (the child's slot of ws_metrics.h,
@@ -513,6 +514,18 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
         close_going_away(bridge.server);
 }
 
+/* The WAKE_TOKEN of a connection that ended: on a retired address it is
+ * one of the things still due there (bridge_on_disconnect counts it). */
+static void wake_token_popped(const char *key)
+{
+    retired_address *d;
+
+    apr_thread_mutex_lock(bridge.lock);
+    if ((d = retired_find(key)) != NULL)
+        d->outstanding--;
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
 /* A message popped from key: for the current connection, or counted off
  * a retired address; anything else is a late reply to a deleted address,
  * dropped (popping it is what keeps that key from lingering). */
@@ -522,8 +535,10 @@ static void handle_reply(const char *key, const char *raw, size_t len,
     osrf_outbound out;
     retired_address *d;
 
-    if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0)
+    if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0) {
+        wake_token_popped(key);
         return;
+    }
     if (osrf_bus_to_client(raw, len, &out, frame) != OSRF_OK) {
         BLOG(s, OSRF_LOG_INFO, NULL,
              "OSRFWS02004: dropping an unreadable bus message");
@@ -966,26 +981,30 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     return size;
 }
 
-/* The WAKE_TOKEN goes first, so the listener can never DEL this address
- * before it (the token would then create the key again).  An address
- * with replies still due is retired to the listener; any other is
- * deleted here, before the child may exit. */
+/* The connection is let go (server cleared) before the WAKE_TOKEN is
+ * pushed: a listener woken by the token must find it gone, or it blocks
+ * on this address again for a whole BLPOP while the next connection's
+ * first reply waits on that connection's own address.  An address with
+ * replies still due is retired to the listener, the token counted among
+ * them, so the listener cannot DEL the key before the token lands (the
+ * token would create it again); any other is deleted here, after the
+ * token, before the child may exit. */
 static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *server)
 {
     server_rec *s = server->request(server)->server;
     int outstanding, retired;
 
     (void)priv;
-    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
     outstanding = bridge.in_flight + bridge.abandoned;
-    retired = outstanding > 0 && retire(bridge.address, outstanding);
+    retired = outstanding > 0 && retire(bridge.address, outstanding + 1);
     bridge.sessions.count = 0;      /* the connection's sessions end with it */
     note_gauges();
     apr_thread_mutex_unlock(bridge.lock);
+    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
     if (outstanding > 0 && !retired)
         BLOG(s, OSRF_LOG_INFO, NULL,
              "OSRFWS02013: no room to watch %s for its %d replies still due",
