@@ -125,7 +125,6 @@ typedef struct {
     int loaded;
     bridge_settings set;
     osrf_config cfg;
-    osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
     ws_metrics_slot *metrics;       /* NULL under mod_websocket */
     int sender_logins;              /* connection thread only */
@@ -167,6 +166,11 @@ typedef struct {
 
 static bridge_state bridge;
 
+/* The log opensrf_core.xml names.  Not in bridge: its descriptors start
+ * at -1 (OSRF_LOG_CLOSED), and an initialised bridge would put all of its
+ * 70 kB in the module's data segment. */
+static osrf_log osrf_logger = OSRF_LOG_CLOSED;
+
 static int apache_level(int level)
 {
     switch (level) {
@@ -205,14 +209,14 @@ static void bridge_log(server_rec *s, int level, const char *xid, int line,
     char msg[OSRF_LOG_LINE_MAX];
     va_list ap;
 
-    if (bridge.log.on ? !osrf_log_wants(&bridge.log, level)
+    if (osrf_logger.on ? !osrf_log_wants(&osrf_logger, level)
                       : !APLOG_IS_LEVEL(s, apache_level(level)))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (bridge.log.on)
-        osrf_log_write(&bridge.log, level, "osrf_ws_bridge.c", line, xid, msg);
+    if (osrf_logger.on)
+        osrf_log_write(&osrf_logger, level, "osrf_ws_bridge.c", line, xid, msg);
     else
         apache_log(s, level, xid, line, msg);
 }
@@ -270,7 +274,7 @@ static const char *load_config(apr_pool_t *p)
         return apr_pstrdup(p, err);
     snprintf(bridge.router_key, sizeof(bridge.router_key), "opensrf:router:%s:%s",
              bridge.cfg.router_name, bridge.cfg.domain);
-    if (osrf_log_open(&bridge.log, &bridge.cfg, bridge.set.config_context,
+    if (osrf_log_open(&osrf_logger, &bridge.cfg, bridge.set.config_context,
                       getenv("OSRF_WEBSOCKET_SYSLOG_SOCKET"), err, sizeof(err)) < 0) {
         osrf_config_free(&bridge.cfg);
         return apr_psprintf(p, "%s: %s", bridge.set.config_file, err);
@@ -1043,16 +1047,21 @@ EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
 /* --- as an Apache module: the config is checked when Apache starts ------- */
 
 /* Apache unloads the module between configuration passes and on restart:
- * the settings read into its static storage are freed with the pool they
- * were read for, or every pass leaks them (valgrind: definitely lost). */
+ * the settings read into its static storage are freed, and the log
+ * closed, with the pool they were read for, or every pass leaks them
+ * (valgrind: definitely lost; two descriptors of the parent per graceful
+ * restart).  The children keep their inherited copies of the log. */
 static apr_status_t free_config(void *unused)
 {
     (void)unused;
     osrf_config_free(&bridge.cfg);
+    osrf_log_close(&osrf_logger);
     bridge.loaded = 0;
     return APR_SUCCESS;
 }
 
+/* Nothing is loaded yet: a new load of the module starts so, and the
+ * cleanup above released the previous pass's settings and log. */
 static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -1060,9 +1069,6 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     (void)ptemp;
-    bridge.loaded = 0;
-    osrf_config_free(&bridge.cfg);
-    osrf_log_close(&bridge.log);
     if ((why = load_config(pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "OSRFWS02011: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
