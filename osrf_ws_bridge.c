@@ -114,11 +114,12 @@ typedef struct {
     int max_sessions;
     int max_in_flight;
     apr_array_header_t *trusted_proxies;    /* of const char *; may be NULL */
+    const char *ingress;
 } bridge_settings;
 
 /* What the directives set (UNSET: not given). */
 #define UNSET -1
-#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL }
+#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL, NULL }
 static bridge_settings directives = NO_DIRECTIVES;
 
 typedef struct {
@@ -259,6 +260,7 @@ static void read_settings(bridge_settings *set)
     set->max_sessions = PICK(max_sessions, MAX_SESSIONS);
     set->max_in_flight = PICK(max_in_flight, MAX_IN_FLIGHT);
     set->trusted_proxies = directives.trusted_proxies;
+    set->ingress = directives.ingress ? directives.ingress : OSRF_INGRESS;
 }
 
 /* Reads the settings and opensrf_core.xml; NULL, or why not. */
@@ -914,7 +916,7 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     request_rec *r = server->request(server);
     osrf_identity id = { bridge.address, bridge.router_key,
                          (const char *const *)bridge.cfg.log_protect,
-                         client_ip(r) };
+                         client_ip(r), bridge.set.ingress };
     osrf_inbound in;
     osrf_status st;
     int busy, full;
@@ -1104,6 +1106,22 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* The ingress goes into the bus message's JSON as it is: a name, as
+ * OpenSRF's are, so it needs no escaping. */
+static const char *set_ingress(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    size_t n = strlen(arg);
+
+    (void)dconf;
+    if (n == 0 || n > 64
+        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789-_.:/") != n)
+        return apr_psprintf(cmd->pool, "%s: %s is not 1 to 64 letters, digits or -_.:/",
+                            cmd->cmd->name, arg);
+    directives.ingress = arg;
+    return NULL;
+}
+
 static const char *add_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
     (void)dconf;
@@ -1134,6 +1152,8 @@ static const command_rec bridge_commands[] = {
                   "requests in flight per connection"),
     AP_INIT_ITERATE("OSRFWebSocketTrustedProxies", add_proxy, NULL, RSRC_CONF,
                     "proxies whose X-Forwarded-For names the client"),
+    AP_INIT_TAKE1("OSRFWebSocketIngress", set_ingress, NULL, RSRC_CONF,
+                  "the ingress stamped on every message (" OSRF_INGRESS ")"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

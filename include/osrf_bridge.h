@@ -21,7 +21,10 @@
  * gateway builds nothing from a frame, but the OpenSRF service it goes to
  * parses every value into an object (an 8 MB [0,0,...] is 4 M of them). */
 #define OSRF_MAX_VALUES     200000
-#define OSRF_INGRESS        "mod_osrf_websocket"
+/* The ingress stamped by default: what OpenSRF's own WebSocket gateway
+ * stamps, and what Evergreen's activity types (config.usr_activity_type,
+ * "Login via Websocket V2") expect. */
+#define OSRF_INGRESS        "ws-translator-v2"
 
 /* A growable byte buffer, reused from message to message. */
 typedef struct {
@@ -58,6 +61,9 @@ typedef struct {
     const char *router_key;         /* opensrf:router:NAME:DOMAIN */
     const char *const *log_protect; /* NULL-terminated method prefixes */
     const char *client_ip;
+    const char *ingress;            /* stamped on every message, JSON-safe
+                                       (no '"', '\\' or control characters);
+                                       NULL: OSRF_INGRESS */
 } osrf_identity;
 
 typedef enum {

@@ -278,7 +278,7 @@ static void activity_line(const osrf_identity *id, const char *service,
 
 /* Appends the message's __p with our ingress as its last member, any the
  * client put there dropped. */
-static int append_stamped(osrf_buf *bus, osrf_span p)
+static int append_stamped(const osrf_identity *id, osrf_buf *bus, osrf_span p)
 {
     const char *cursor = NULL;
     osrf_span k, v;
@@ -292,7 +292,9 @@ static int append_stamped(osrf_buf *bus, osrf_span p)
         append_compact(bus, v);
         osrf_buf_puts(bus, ",");
     }
-    return osrf_buf_puts(bus, "\"ingress\":\"" OSRF_INGRESS "\"}");
+    osrf_buf_puts(bus, "\"ingress\":\"");
+    osrf_buf_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
+    return osrf_buf_puts(bus, "\"}");
 }
 
 /* Checks one osrfMessage, counts what the bridge must track, and appends
@@ -336,7 +338,7 @@ static osrf_status read_message(const osrf_identity *id, const char *service,
         osrf_buf_append(bus, k.p, k.n);
         osrf_buf_puts(bus, ":");
         if (osrf_json_key_is(k, "__p"))
-            append_stamped(bus, v);
+            append_stamped(id, bus, v);
         else
             append_compact(bus, v);
     }
