@@ -104,7 +104,7 @@ typedef struct {
 } retired_address;
 
 /* Settings: an OSRFWebSocket* directive, else the environment variable
- * the original gateway read, else its default (PROTOCOL.md section 4). */
+ * the original gateway read, else its default (docs/PROTOCOL.md section 7). */
 typedef struct {
     const char *config_file;
     const char *config_context;

@@ -1,7 +1,7 @@
 /*
  * osrf_bridge.h - the OpenSRF bridge core: client frames to bus messages
  * and back, the stateful session cache, the limits.  No sockets, no
- * httpd, no Redis: buffers in, buffers out (PROTOCOL.md sections 1-3).
+ * httpd, no Redis: buffers in, buffers out (docs/PROTOCOL.md sections 1-4).
  *
  * Ownership: every output goes into a caller's reusable osrf_buf; nothing
  * returned points into a frame after the call.  Nothing here locks: the

@@ -1,6 +1,6 @@
 /*
  * osrf_translate.c - client frames to bus messages and back
- * (osrf_bridge.h; the wire facts are PROTOCOL.md's).
+ * (osrf_bridge.h; the wire facts are docs/PROTOCOL.md's).
  *
  * Both ways with the span scanner (osrf_json.h): a message is checked
  * once, then only the members routing needs are found and nothing is
