@@ -86,6 +86,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define MAX_RETIRED        8
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
+#define MAX_INGRESS        64
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -211,7 +212,7 @@ static void bridge_log(server_rec *s, int level, const char *xid, int line,
     va_list ap;
 
     if (osrf_logger.on ? !osrf_log_wants(&osrf_logger, level)
-                      : !APLOG_IS_LEVEL(s, apache_level(level)))
+                       : !APLOG_IS_LEVEL(s, apache_level(level)))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -1113,11 +1114,11 @@ static const char *set_ingress(cmd_parms *cmd, void *dconf, const char *arg)
     size_t n = strlen(arg);
 
     (void)dconf;
-    if (n == 0 || n > 64
+    if (n == 0 || n > MAX_INGRESS
         || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                        "0123456789-_.:/") != n)
-        return apr_psprintf(cmd->pool, "%s: %s is not 1 to 64 letters, digits or -_.:/",
-                            cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool, "%s: %s is not 1 to %d letters, digits or -_.:/",
+                            cmd->cmd->name, arg, MAX_INGRESS);
     directives.ingress = arg;
     return NULL;
 }
