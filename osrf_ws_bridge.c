@@ -40,12 +40,18 @@
  *   last_activity, last_request,
  *   stopping                      what idle and shutdown decisions need;
  *   sending                       the listener is inside server->send:
- *                                 on_disconnect waits for it to finish.
+ *                                 on_disconnect waits for it to finish;
+ *   watching                      the listener's BLPOP (sent, or about
+ *                                 to be) names the current address.
  * bridge.wake signals the listener that a connection began, and
- * on_disconnect that a send has ended.  The listener blocks in one BLPOP
- * over the current, the next and the retired addresses; a connection that
- * ends, once it has cleared server, pushes WAKE_TOKEN to its own address
- * so the listener looks again.
+ * on_disconnect that a send has ended or the listener is back from a
+ * BLPOP.  The listener blocks in one BLPOP over the current, the next and
+ * the retired addresses.  A connection that ends clears server; if the
+ * listener is watching its address, it pushes WAKE_TOKEN there so the
+ * listener looks again, and deletes the address only once the listener
+ * is back (deleted sooner, the token could go with it while the BLPOP is
+ * still on its way to Redis, which would then block on the dead key for
+ * its whole timeout while the next connection's first reply waits).
  *
  * Not under the lock: log lines (osrf_log.h: one write per line, set up
  * in the parent) and the counters (the child's slot of ws_metrics.h,
@@ -153,6 +159,7 @@ typedef struct {
     apr_time_t last_request;
     int stopping;
     int sending;
+    int watching;
 
     /* connection thread only */
     osrf_buf bus_msg;
@@ -709,11 +716,22 @@ static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
     apr_thread_mutex_lock(bridge.lock);
     while (bridge.server == NULL && bridge.nretired == 0)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
+    bridge.watching = bridge.server != NULL;
     strcpy(keys[n++], bridge.server ? bridge.address : bridge.next_address);
     for (i = 0; i < bridge.nretired; i++)
         strcpy(keys[n++], bridge.retired[i].address);
     apr_thread_mutex_unlock(bridge.lock);
     return n;
+}
+
+/* Back from a BLPOP (or from not sending one): the keys it named are
+ * free to go (bridge_on_disconnect waits for this). */
+static void listener_back(void)
+{
+    apr_thread_mutex_lock(bridge.lock);
+    bridge.watching = 0;
+    apr_thread_cond_broadcast(bridge.wake);
+    apr_thread_mutex_unlock(bridge.lock);
 }
 
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
@@ -732,6 +750,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
+            listener_back();
             fail_pending(&frame, s);
             apr_sleep(apr_time_from_sec(backoff));
             backoff = backoff < 8 ? backoff * 2 : 8;
@@ -742,6 +761,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             argv[1 + i] = keys[i];
         argv[1 + nkeys] = timeout;
         r = osrf_bus_command_argv(bridge.recv_bus, nkeys + 2, argv, NULL);
+        listener_back();
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             BLOG(s, OSRF_LOG_ERROR, NULL,
                  "OSRFWS02006: BLPOP failed: %s",
@@ -988,30 +1008,41 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     return size;
 }
 
-/* The connection is let go (server cleared) before the WAKE_TOKEN is
- * pushed: a listener woken by the token must find it gone, or it blocks
- * on this address again for a whole BLPOP while the next connection's
- * first reply waits on that connection's own address.  An address with
- * replies still due is retired to the listener, the token counted among
- * them, so the listener cannot DEL the key before the token lands (the
- * token would create it again); any other is deleted here, after the
- * token, before the child may exit. */
+/* The listener's BLPOP names this address: the WAKE_TOKEN brings it
+ * back, and the address may go only once it is back (see the top). */
+static void wake_listener(server_rec *s)
+{
+    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
+    apr_thread_mutex_lock(bridge.lock);
+    while (bridge.watching)
+        apr_thread_cond_wait(bridge.wake, bridge.lock);
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
+/* The connection is let go (server cleared) first, so a listener woken
+ * from here watches the next connection's address, not this one.  An
+ * address with replies still due is retired to the listener, a WAKE_TOKEN
+ * pushed there counted among them, so the listener cannot DEL the key
+ * before the token lands (the token would create it again); any other is
+ * deleted here, before the child may exit. */
 static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *server)
 {
     server_rec *s = server->request(server)->server;
-    int outstanding, retired;
+    int outstanding, retired, watched;
 
     (void)priv;
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
+    watched = bridge.watching;
     outstanding = bridge.in_flight + bridge.abandoned;
-    retired = outstanding > 0 && retire(bridge.address, outstanding + 1);
+    retired = outstanding > 0 && retire(bridge.address, outstanding + watched);
     bridge.sessions.count = 0;      /* the connection's sessions end with it */
     note_gauges();
     apr_thread_mutex_unlock(bridge.lock);
-    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
+    if (watched)
+        wake_listener(s);
     if (outstanding > 0 && !retired)
         BLOG(s, OSRF_LOG_INFO, NULL,
              "OSRFWS02013: no room to watch %s for its %d replies still due",
