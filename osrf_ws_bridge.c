@@ -44,11 +44,18 @@
  *                                 past its bound (later ones are dropped),
  *                                 and who it was;
  *   sending                       the listener is inside server->send:
- *                                 on_disconnect waits for it to finish.
+ *                                 on_disconnect waits for it to finish;
+ *   watching                      the listener's BLPOP (sent, or about
+ *                                 to be) names the current address.
  * bridge.wake signals the listener that a connection began, and
- * on_disconnect that a send has ended.  The listener blocks in one BLPOP
- * over the current, the next and the retired addresses; a connection that
- * ends pushes WAKE_TOKEN to its own address so the listener looks again.
+ * on_disconnect that a send has ended or the listener is back from a
+ * BLPOP.  The listener blocks in one BLPOP over the current, the next and
+ * the retired addresses.  A connection that ends clears server; if the
+ * listener is watching its address, it pushes WAKE_TOKEN there so the
+ * listener looks again, and deletes the address only once the listener
+ * is back (deleted sooner, the token could go with it while the BLPOP is
+ * still on its way to Redis, which would then block on the dead key for
+ * its whole timeout while the next connection's first reply waits).
  *
  * Not under the lock: log lines (osrf_log.h: one write per line, set up
  * in the parent) and the counters (the child's slot of ws_metrics.h,
@@ -107,6 +114,7 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 /* how long the connection thread waits for the bus */
 #define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
+#define MAX_INGRESS        64
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -127,7 +135,7 @@ typedef struct {
 } retired_address;
 
 /* Settings: an OSRFWebSocket* directive, else the environment variable
- * the original gateway read, else its default (PROTOCOL.md section 4). */
+ * the original gateway read, else its default (docs/PROTOCOL.md section 7). */
 typedef struct {
     const char *config_file;
     const char *config_context;
@@ -137,18 +145,18 @@ typedef struct {
     int max_sessions;
     int max_in_flight;
     apr_array_header_t *trusted_proxies;    /* of const char *; may be NULL */
+    const char *ingress;
 } bridge_settings;
 
 /* What the directives set (UNSET: not given). */
 #define UNSET -1
-#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL }
+#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL, NULL }
 static bridge_settings directives = NO_DIRECTIVES;
 
 typedef struct {
     int loaded;
     bridge_settings set;
     osrf_config cfg;
-    osrf_log log;
     char router_key[OSRF_MAX_ADDRESS + 1];
     ws_metrics_slot *metrics;       /* NULL under mod_websocket */
     APR_OPTIONAL_FN_TYPE(ws_server_room) *room;     /* likewise */
@@ -178,6 +186,7 @@ typedef struct {
     int sending;
     int overflowed;                 /* closed for replies past the bound */
     char peer[WS_ADDR_MAX + 1];     /* the client's address (connection thread) */
+    int watching;
 
     /* connection thread only */
     osrf_buf bus_msg;
@@ -192,6 +201,11 @@ typedef struct {
 } bridge_state;
 
 static bridge_state bridge;
+
+/* The log opensrf_core.xml names.  Not in bridge: its descriptors start
+ * at -1 (OSRF_LOG_CLOSED), and an initialised bridge would put all of its
+ * 70 kB in the module's data segment. */
+static osrf_log osrf_logger = OSRF_LOG_CLOSED;
 
 static int apache_level(int level)
 {
@@ -232,14 +246,14 @@ static void bridge_log(server_rec *s, int level, const char *xid, int line,
     char msg[OSRF_LOG_LINE_MAX];
     va_list ap;
 
-    if (bridge.log.on ? !osrf_log_wants(&bridge.log, level)
-                      : !APLOG_IS_LEVEL(s, apache_level(level)))
+    if (osrf_logger.on ? !osrf_log_wants(&osrf_logger, level)
+                       : !APLOG_IS_LEVEL(s, apache_level(level)))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (bridge.log.on)
-        osrf_log_write(&bridge.log, level, "osrf_ws_bridge.c", line, xid, msg);
+    if (osrf_logger.on)
+        osrf_log_write(&osrf_logger, level, "osrf_ws_bridge.c", line, xid, msg);
     else
         apache_log(s, level, xid, line, msg);
 }
@@ -282,6 +296,7 @@ static void read_settings(bridge_settings *set)
     set->max_sessions = PICK(max_sessions, MAX_SESSIONS);
     set->max_in_flight = PICK(max_in_flight, MAX_IN_FLIGHT);
     set->trusted_proxies = directives.trusted_proxies;
+    set->ingress = directives.ingress ? directives.ingress : OSRF_INGRESS;
 }
 
 /* Reads the settings and opensrf_core.xml; NULL, or why not. */
@@ -297,7 +312,7 @@ static const char *load_config(apr_pool_t *p)
         return apr_pstrdup(p, err);
     snprintf(bridge.router_key, sizeof(bridge.router_key), "opensrf:router:%s:%s",
              bridge.cfg.router_name, bridge.cfg.domain);
-    if (osrf_log_open(&bridge.log, &bridge.cfg, bridge.set.config_context,
+    if (osrf_log_open(&osrf_logger, &bridge.cfg, bridge.set.config_context,
                       getenv("OSRF_WEBSOCKET_SYSLOG_SOCKET"), err, sizeof(err)) < 0) {
         osrf_config_free(&bridge.cfg);
         return apr_psprintf(p, "%s: %s", bridge.set.config_file, err);
@@ -640,6 +655,18 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
         close_going_away(bridge.server);
 }
 
+/* The WAKE_TOKEN of a connection that ended: on a retired address it is
+ * one of the things still due there (bridge_on_disconnect counts it). */
+static void wake_token_popped(const char *key)
+{
+    retired_address *d;
+
+    apr_thread_mutex_lock(bridge.lock);
+    if ((d = retired_find(key)) != NULL)
+        d->outstanding--;
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
 /* A message popped from key: for the current connection, or counted off
  * a retired address; anything else is a late reply to a deleted address,
  * dropped (popping it is what keeps that key from lingering). */
@@ -649,8 +676,10 @@ static void handle_reply(const char *key, const char *raw, size_t len,
     osrf_outbound out;
     retired_address *d;
 
-    if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0)
+    if (len == sizeof(WAKE_TOKEN) - 1 && memcmp(raw, WAKE_TOKEN, len) == 0) {
+        wake_token_popped(key);
         return;
+    }
     if (osrf_bus_to_client(raw, len, &out, frame) != OSRF_OK) {
         BLOG(s, OSRF_LOG_INFO, NULL,
              "OSRFWS02004: dropping an unreadable bus message");
@@ -814,11 +843,22 @@ static int watched_keys(char keys[][OSRF_MAX_ADDRESS + 1])
     apr_thread_mutex_lock(bridge.lock);
     while (bridge.server == NULL && bridge.nretired == 0)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
+    bridge.watching = bridge.server != NULL;
     strcpy(keys[n++], bridge.server ? bridge.address : bridge.next_address);
     for (i = 0; i < bridge.nretired; i++)
         strcpy(keys[n++], bridge.retired[i].address);
     apr_thread_mutex_unlock(bridge.lock);
     return n;
+}
+
+/* Back from a BLPOP (or from not sending one): the keys it named are
+ * free to go (bridge_on_disconnect waits for this). */
+static void listener_back(void)
+{
+    apr_thread_mutex_lock(bridge.lock);
+    bridge.watching = 0;
+    apr_thread_cond_broadcast(bridge.wake);
+    apr_thread_mutex_unlock(bridge.lock);
 }
 
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
@@ -837,6 +877,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
+            listener_back();
             fail_pending(&frame, s);
             apr_sleep(apr_time_from_sec(backoff));
             backoff = backoff < 8 ? backoff * 2 : 8;
@@ -847,6 +888,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             argv[1 + i] = keys[i];
         argv[1 + nkeys] = timeout;
         r = osrf_bus_command_argv(bridge.recv_bus, nkeys + 2, argv, NULL);
+        listener_back();
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             BLOG(s, OSRF_LOG_ERROR, NULL,
                  "OSRFWS02006: BLPOP failed: %s",
@@ -1033,7 +1075,8 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
 {
     request_rec *r = server->request(server);
     osrf_identity id = { bridge.address, bridge.router_key,
-                         (const char *const *)bridge.cfg.log_protect, bridge.peer };
+                         (const char *const *)bridge.cfg.log_protect, bridge.peer,
+                         bridge.set.ingress };
     osrf_inbound in;
     osrf_status st;
     int busy, full;
@@ -1110,12 +1153,13 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
  * cache, so it is read here without the lock. */
 static void end_sessions(server_rec *s)
 {
+    const osrf_identity id = { bridge.address, NULL, NULL, NULL, bridge.set.ingress };
     int i;
 
     for (i = 0; i < bridge.sessions.count; i++) {
         const osrf_session *e = &bridge.sessions.entries[i];
 
-        if (osrf_disconnect_message(&bridge.bus_msg, bridge.address, e) == 0
+        if (osrf_disconnect_message(&bridge.bus_msg, &id, e) == 0
             && bus_push(s, e->worker, bridge.bus_msg.data, bridge.bus_msg.len, NULL) == 0)
             BLOG(s, OSRF_LOG_DEBUG, NULL, "OSRFWS02031: thread %s: its session ends "
                  "with the connection; DISCONNECT sent to %s", e->thread, e->worker);
@@ -1127,27 +1171,43 @@ static void end_sessions(server_rec *s)
     apr_thread_mutex_unlock(bridge.lock);
 }
 
-/* The WAKE_TOKEN goes first, so the listener can never DEL this address
- * before it (the token would then create the key again).  An address
- * with replies still due, or whose sessions were just ended (a worker's
- * 408 may cross its DISCONNECT), is retired to the listener; any other is
+/* The listener's BLPOP names this address: the WAKE_TOKEN brings it
+ * back, and the address may go only once it is back (see the top). */
+static void wake_listener(server_rec *s)
+{
+    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
+    apr_thread_mutex_lock(bridge.lock);
+    while (bridge.watching)
+        apr_thread_cond_wait(bridge.wake, bridge.lock);
+    apr_thread_mutex_unlock(bridge.lock);
+}
+
+/* The connection is let go (server cleared) first, so a listener woken
+ * from here watches the next connection's address, not this one.  An
+ * address with replies still due, or whose sessions were just ended (a
+ * worker's 408 may cross its DISCONNECT), is retired to the listener, a
+ * WAKE_TOKEN pushed there counted among its replies, so the listener
+ * cannot DEL the key before the token lands (the token would create it
+ * again); any other is
  * deleted here, before the child may exit. */
 static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *server)
 {
     server_rec *s = server->request(server)->server;
-    int outstanding, sessions, retired;
+    int outstanding, sessions, retired, watched;
 
     (void)priv;
-    bus_push(s, bridge.address, WAKE_TOKEN, sizeof(WAKE_TOKEN) - 1, NULL);
     apr_thread_mutex_lock(bridge.lock);
     bridge.server = NULL;
     while (bridge.sending)
         apr_thread_cond_wait(bridge.wake, bridge.lock);
+    watched = bridge.watching;
     outstanding = bridge.in_flight + bridge.abandoned;
     sessions = bridge.sessions.count;
     retired = (outstanding > 0 || sessions > 0)
-              && retire(bridge.address, outstanding, sessions > 0);
+              && retire(bridge.address, outstanding + watched, sessions > 0);
     apr_thread_mutex_unlock(bridge.lock);
+    if (watched)
+        wake_listener(s);
     end_sessions(s);
     if ((outstanding > 0 || sessions > 0) && !retired)
         BLOG(s, OSRF_LOG_INFO, NULL,
@@ -1186,16 +1246,21 @@ EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
 /* --- as an Apache module: the config is checked when Apache starts ------- */
 
 /* Apache unloads the module between configuration passes and on restart:
- * the settings read into its static storage are freed with the pool they
- * were read for, or every pass leaks them (valgrind: definitely lost). */
+ * the settings read into its static storage are freed, and the log
+ * closed, with the pool they were read for, or every pass leaks them
+ * (valgrind: definitely lost; two descriptors of the parent per graceful
+ * restart).  The children keep their inherited copies of the log. */
 static apr_status_t free_config(void *unused)
 {
     (void)unused;
     osrf_config_free(&bridge.cfg);
+    osrf_log_close(&osrf_logger);
     bridge.loaded = 0;
     return APR_SUCCESS;
 }
 
+/* Nothing is loaded yet: a new load of the module starts so, and the
+ * cleanup above released the previous pass's settings and log. */
 static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -1203,9 +1268,6 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     (void)ptemp;
-    bridge.loaded = 0;
-    osrf_config_free(&bridge.cfg);
-    osrf_log_close(&bridge.log);
     if ((why = load_config(pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "OSRFWS02011: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -1238,6 +1300,22 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool, "%s: %s is not a number from 1 to %d",
                             cmd->cmd->name, arg, limit);
     *field = (int)v;
+    return NULL;
+}
+
+/* The ingress goes into the bus message's JSON as it is: a name, as
+ * OpenSRF's are, so it needs no escaping. */
+static const char *set_ingress(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    size_t n = strlen(arg);
+
+    (void)dconf;
+    if (n == 0 || n > MAX_INGRESS
+        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789-_.:/") != n)
+        return apr_psprintf(cmd->pool, "%s: %s is not 1 to %d letters, digits or -_.:/",
+                            cmd->cmd->name, arg, MAX_INGRESS);
+    directives.ingress = arg;
     return NULL;
 }
 
@@ -1276,6 +1354,8 @@ static const command_rec bridge_commands[] = {
                   "requests in flight per connection"),
     AP_INIT_ITERATE("OSRFWebSocketTrustedProxies", add_proxy, NULL, RSRC_CONF,
                     "proxies whose X-Forwarded-For names the client"),
+    AP_INIT_TAKE1("OSRFWebSocketIngress", set_ingress, NULL, RSRC_CONF,
+                  "the ingress stamped on every message (" OSRF_INGRESS ")"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 

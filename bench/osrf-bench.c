@@ -1,7 +1,7 @@
 /*
  * osrf-bench - a fast OpenSRF router and service for the benchmarks, in C,
  * speaking the Redis bus protocol as real OpenSRF does
- * (/work/shared/PROTOCOL.md sections 3 and 6; the Perl ones in t/osrf are
+ * (docs/PROTOCOL.md sections 4 and 5; the Perl ones in t/osrf are
  * the reference, and too slow to measure a gateway against).
  *
  *   osrf-bench router  --port P [--domain D] [--name router] --pidfile F

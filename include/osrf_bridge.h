@@ -1,7 +1,7 @@
 /*
  * osrf_bridge.h - the OpenSRF bridge core: client frames to bus messages
  * and back, the stateful session cache, the limits.  No sockets, no
- * httpd, no Redis: buffers in, buffers out (PROTOCOL.md sections 1-3).
+ * httpd, no Redis: buffers in, buffers out (docs/PROTOCOL.md sections 1-4).
  *
  * Ownership: every output goes into a caller's reusable osrf_buf; nothing
  * returned points into a frame after the call.  Nothing here locks: the
@@ -21,7 +21,10 @@
  * gateway builds nothing from a frame, but the OpenSRF service it goes to
  * parses every value into an object (an 8 MB [0,0,...] is 4 M of them). */
 #define OSRF_MAX_VALUES     200000
-#define OSRF_INGRESS        "mod_osrf_websocket"
+/* The ingress stamped by default: what OpenSRF's own WebSocket gateway
+ * stamps, and what Evergreen's activity types (config.usr_activity_type,
+ * "Login via Websocket V2") expect. */
+#define OSRF_INGRESS        "ws-translator-v2"
 
 /* A growable byte buffer, reused from message to message. */
 typedef struct {
@@ -58,6 +61,9 @@ typedef struct {
     const char *router_key;         /* opensrf:router:NAME:DOMAIN */
     const char *const *log_protect; /* NULL-terminated method prefixes */
     const char *client_ip;
+    const char *ingress;            /* stamped on every message, JSON-safe
+                                       (no '"', '\\' or control characters);
+                                       NULL: OSRF_INGRESS */
 } osrf_identity;
 
 typedef enum {
@@ -115,7 +121,8 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
 
 /* The DISCONNECT a well-behaved client sends to end a stateful session,
  * as a bus message from our address to the session's worker. */
-int osrf_disconnect_message(osrf_buf *bus, const char *from, const osrf_session *s);
+int osrf_disconnect_message(osrf_buf *bus, const osrf_identity *id,
+                            const osrf_session *s);
 
 /* --- limits: pure decisions, times in microseconds ---------------------- */
 

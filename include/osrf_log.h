@@ -54,6 +54,11 @@ typedef struct {
     char socket_path[108];
 } osrf_log;
 
+/* A log with nothing open, as every osrf_log must start: a zeroed one
+ * would name descriptor 0 (the Apache parent's standard input), and
+ * closing it would close that. */
+#define OSRF_LOG_CLOSED { .main = { .fd = -1 }, .act = { .fd = -1 } }
+
 /* Opens what cfg asks for; appname is the config context.  The syslog
  * socket is syslog_socket (NULL: /dev/log).  0, or -1 with why in err. */
 int osrf_log_open(osrf_log *log, const osrf_config *cfg, const char *appname,

@@ -1,6 +1,6 @@
 /*
  * osrf_translate.c - client frames to bus messages and back
- * (osrf_bridge.h; the wire facts are PROTOCOL.md's).
+ * (osrf_bridge.h; the wire facts are docs/PROTOCOL.md's).
  *
  * Both ways with the span scanner (osrf_json.h): a message is checked
  * once, then only the members routing needs are found and nothing is
@@ -271,7 +271,7 @@ static void activity_line(const osrf_identity *id, const char *service,
 
 /* Appends the message's __p with our ingress as its last member, any the
  * client put there dropped. */
-static int append_stamped(osrf_buf *bus, osrf_span p)
+static int append_stamped(const osrf_identity *id, osrf_buf *bus, osrf_span p)
 {
     const char *cursor = NULL;
     osrf_span k, v;
@@ -285,7 +285,9 @@ static int append_stamped(osrf_buf *bus, osrf_span p)
         append_compact(bus, v);
         osrf_buf_puts(bus, ",");
     }
-    return osrf_buf_puts(bus, "\"ingress\":\"" OSRF_INGRESS "\"}");
+    osrf_buf_puts(bus, "\"ingress\":\"");
+    osrf_buf_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
+    return osrf_buf_puts(bus, "\"}");
 }
 
 /* Checks one osrfMessage, counts what the bridge must track, and appends
@@ -331,7 +333,7 @@ static osrf_status read_message(const osrf_identity *id, const char *service,
         osrf_buf_append(bus, k.p, k.n);
         osrf_buf_puts(bus, ":");
         if (osrf_json_key_is(k, "__p"))
-            append_stamped(bus, v);
+            append_stamped(id, bus, v);
         else
             append_compact(bus, v);
     }
@@ -597,9 +599,9 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     return st;
 }
 
-int osrf_disconnect_message(osrf_buf *bus, const char *from, const osrf_session *s)
+int osrf_disconnect_message(osrf_buf *bus, const osrf_identity *id,
+                            const osrf_session *s)
 {
-    const osrf_identity id = { from, NULL, NULL, NULL };
     osrf_buf thread = { 0 };    /* once per session ended: not a hot path */
     osrf_span t;
     int rc;
@@ -612,11 +614,12 @@ int osrf_disconnect_message(osrf_buf *bus, const char *from, const osrf_session 
     }
     t.p = thread.data;
     t.n = thread.len;
-    start_envelope(&id, s->worker, NULL, t, "", bus);
+    start_envelope(id, s->worker, NULL, t, "", bus);
     osrf_buf_free(&thread);
-    rc = osrf_buf_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
-                       "\"type\":\"DISCONNECT\","
-                       "\"ingress\":\"" OSRF_INGRESS "\"}}]}");
+    osrf_buf_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
+                  "\"type\":\"DISCONNECT\",\"ingress\":\"");
+    osrf_buf_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
+    rc = osrf_buf_puts(bus, "\"}}]}");
     return rc;
 }
 

@@ -1,5 +1,5 @@
 # The test OpenSRF itself, straight on the bus: the router and services
-# the gateway's tests rely on behave as PROTOCOL.md (and OpenSRF) say.
+# the gateway's tests rely on behave as docs/PROTOCOL.md (and OpenSRF) say.
 use strict;
 use warnings;
 use FindBin;

@@ -17,7 +17,7 @@
 static const char *protect[] = { "open-ils.auth", NULL };
 static const osrf_identity id = {
     "opensrf:client:gateway:localhost:fuzz:1:abcd",
-    "opensrf:router:router:localhost", protect, "10.0.0.1"
+    "opensrf:router:router:localhost", protect, "10.0.0.1", NULL
 };
 
 static json_object *parse_json(const char *p, size_t n)
@@ -62,7 +62,7 @@ static void check_same(const char *frame, size_t n, const osrf_buf *bus)
         json_object *b = json_object_array_get_idx(body, i);
 
         CHECK(strcmp(json_object_get_string(member(member(b, "__p"), "ingress")),
-                     "mod_osrf_websocket") == 0);
+                     OSRF_INGRESS) == 0);
         json_object_object_del(member(m, "__p"), "ingress");
         json_object_object_del(member(b, "__p"), "ingress");
         CHECK(json_object_equal(m, b));

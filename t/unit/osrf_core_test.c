@@ -16,7 +16,7 @@
 static const char *protect[] = { "open-ils.auth", NULL };
 static const osrf_identity id = {
     "opensrf:client:gateway:localhost:web1:42:abcd",
-    "opensrf:router:router:localhost", protect, "10.0.0.1"
+    "opensrf:router:router:localhost", protect, "10.0.0.1", NULL
 };
 
 #define REQ(service, thread, method, params)                                  \
@@ -104,7 +104,8 @@ static void test_inbound(void)
        "addressed to opensrf:service:_:_:SERVICE");
     ok(strstr(bus.data, "\"from\":\"opensrf:client:gateway:localhost:web1:42:abcd\"")
        != NULL, "from our address");
-    ok(strstr(bus.data, "\"ingress\":\"" OSRF_INGRESS "\"") != NULL, "ingress stamped");
+    ok(strstr(bus.data, "\"ingress\":\"ws-translator-v2\"") != NULL,
+       "ingress stamped: ws-translator-v2 by default, as Evergreen expects");
     ok(strstr(bus.data, "\"body\":[{\"__c\":\"osrfMessage\"") != NULL,
        "body is the osrfMessage array, class hints untouched");
     ok(strstr(bus.data, "\"osrf_xid\":\"") != NULL, "a log_xid is made when absent");
@@ -383,7 +384,7 @@ static void test_disconnect_message(void)
     osrf_outbound out;
     const char *end;
 
-    ok(osrf_disconnect_message(&bus, id.address, &s) == 0, "a DISCONNECT message is built");
+    ok(osrf_disconnect_message(&bus, &id, &s) == 0, "a DISCONNECT message is built");
     end = osrf_json_skip(bus.data, bus.data + bus.len, 10);
     ok(end == bus.data + bus.len, "it is one JSON value (the thread escaped)");
     ok(strstr(bus.data, "\"to\":\"opensrf:client:opensrf:localhost:w:7:z\"")
@@ -391,6 +392,18 @@ static void test_disconnect_message(void)
        "from our address to the session's worker");
     ok(strstr(bus.data, "\"type\":\"DISCONNECT\"") && strchr(bus.data, ' ') == NULL,
        "a compact DISCONNECT");
+    ok(strstr(bus.data, "\"ingress\":\"" OSRF_INGRESS "\"") != NULL,
+       "stamped with the default ingress");
+    {
+        osrf_identity v1 = id;
+        osrf_buf b = { 0 };
+
+        v1.ingress = "ws-translator-v1";
+        osrf_disconnect_message(&b, &v1, &s);
+        ok(strstr(b.data, "\"ingress\":\"ws-translator-v1\"") != NULL,
+           "or with the configured one");
+        osrf_buf_free(&b);
+    }
     ok(osrf_bus_to_client(bus.data, bus.len, &out, &frame) == OSRF_OK
        && strcmp(out.thread, s.thread) == 0, "on the session's thread, read back unchanged");
     osrf_buf_free(&bus);
@@ -463,11 +476,34 @@ static void test_config(void)
        "a missing file is refused, naming it");
 }
 
+/* The ingress the gateway is configured with goes on every message. */
+static void test_ingress(void)
+{
+    osrf_identity configured = id;
+    osrf_buf bus = { 0 }, act = { 0 };
+    osrf_inbound in;
+    const char *two = "{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":["
+                      "{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"CONNECT\"}},"
+                      "{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"REQUEST\"}}]}";
+    const char *at;
+
+    configured.ingress = "ws-translator-v1";
+    is_int(osrf_client_to_bus(&configured, &sessions, two, strlen(two), &in, &bus, &act),
+           OSRF_OK, "a frame of two messages translates");
+    at = strstr(bus.data, "\"ingress\":\"ws-translator-v1\"}");
+    ok(at && strstr(at + 1, "\"ingress\":\"ws-translator-v1\"}")
+       && !strstr(bus.data, "ws-translator-v2"),
+       "a configured ingress is stamped on each message, the default on none");
+    osrf_buf_free(&bus);
+    osrf_buf_free(&act);
+}
+
 int main(void)
 {
     osrf_sessions_init(&sessions, storage, 4);
     test_scanner();
     test_inbound();
+    test_ingress();
     test_outbound();
     test_replies_counted();
     test_disconnect_message();

@@ -2,6 +2,7 @@
  * osrf_log_test.c - OpenSRF-style log lines: escaping, cutting, the file
  * line's shape, loglevel, a separate activity file, the <gateway> fields.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,20 @@ static void test_config(const char *dir)
        && strstr(err, "loglevel"), "loglevel 9 refused");
 }
 
+/* A log that has opened nothing closes nothing: descriptor 0 (the Apache
+ * parent's standard input, where the module's log starts) stays open. */
+static void test_closed(void)
+{
+    osrf_log log = OSRF_LOG_CLOSED;
+
+    if (fcntl(0, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != 0)
+        diag("descriptor 0 not open, and /dev/null did not take it");
+    osrf_log_close(&log);
+    osrf_log_close(&log);
+    ok(fcntl(0, F_GETFD) >= 0, "closing a log that opened nothing leaves descriptor 0 open");
+    ok(!osrf_log_wants(&log, OSRF_LOG_ERROR), "and it writes nothing");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/osrf_log_test.XXXXXX", cmd[64];
@@ -138,6 +153,7 @@ int main(void)
         return 2;
     test_escape();
     test_escape_unicode();
+    test_closed();
     test_file(dir);
     test_config(dir);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

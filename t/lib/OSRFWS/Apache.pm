@@ -127,6 +127,9 @@ sub start {
     wait_for_port($self->{tls_port}, 15) if $self->{tls_port};
     # the parent listens before it writes its pid file
     $self->{known_pid} = wait_until(sub { $self->pid }, 10) or die "apache wrote no pid file";
+    # and logs that it runs a little later: graceful_and_wait counts these
+    # lines, so a restart right after the start must not take this one
+    wait_until(sub { $self->restarts }, 10);
     $self->{started} = 1;
     return $self;
 }
