@@ -15,6 +15,7 @@ use JSON::XS;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use OSRFWS::Gateway;
+use OSRFWS::HealthyClient;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
 use OSRFWS::Util qw(wait_until pid_alive tempdir rss_kb);
@@ -28,7 +29,11 @@ my $gw = OSRFWS::Gateway->new(
     env => { OSRF_WEBSOCKET_IDLE_TIMEOUT => 120, OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 },
     apache => { max_clients => 6, start_servers => 6, min_spare => 1, max_spare => 6,
                 max_message => '9M',
+                # the reserve is t/36's: here trickled handshakes and
+                # lingering closes keep children busy on a 6-child instance,
+                # and the reserve would turn the next upgrade away
                 conf => "RequestReadTimeout header=2-3,MinRate=500\n"
+                      . "WebSocketReserve 0\n"
                       . "WebSocketFrameTimeout 2\n"
                       . "OSRFWebSocketMaxInFlight $IN_FLIGHT\n" });
 my $port = $gw->httpd->port;
@@ -44,41 +49,6 @@ if (!$monitor) {
          '--pass', 'admin-pw', '--no-auth-warning', 'monitor' or POSIX::_exit(127);
 }
 
-# The healthy client: its own process and connection, one call every
-# 0.1 s until told to stop, then its tally: calls, failures, slowest.
-sub start_healthy {
-    my $pid = fork // die "fork: $!";
-    return $pid if $pid;
-    my %t = (calls => 0, failed => 0, slowest => 0);
-    my $c = eval { OSRFWS::OsrfClient->new(port => $port) };
-    while ($c && !-e "$dir/stop") {
-        my $t0 = time;
-        my $r = $c->call('opensrf.math', 'add', [$t{calls}, 1], timeout => 10);
-        my $took = time - $t0;
-        $t{calls}++;
-        $t{failed}++ unless ($r->{results}[0] // -1) == $t{calls};
-        $t{slowest} = $took if $took > $t{slowest};
-        last if $r->{closed};
-        sleep 0.1;
-    }
-    $t{failed}++ unless $c;
-    open my $fh, '>', "$dir/healthy.json" or POSIX::_exit(1);
-    print $fh encode_json(\%t);
-    close $fh;
-    POSIX::_exit(0);
-}
-
-sub stop_healthy {
-    my ($pid) = @_;
-    open my $fh, '>', "$dir/stop" or die $!;
-    close $fh;
-    waitpid($pid, 0);
-    unlink "$dir/stop";
-    open $fh, '<', "$dir/healthy.json" or return { failed => 'no tally' };
-    local $/;
-    return decode_json(<$fh>);
-}
-
 # The client ports of the gateway's Redis connections (each child keeps
 # two logged in), gathered after each part to attribute MONITOR's lines.
 my %gateway_port;
@@ -91,11 +61,11 @@ sub note_gateway_ports {
 # Runs $body with a healthy client calling all along; checks its tally.
 sub with_healthy {
     my ($what, $body) = @_;
-    my $h = start_healthy();
+    my $h = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
     sleep 0.5;
     $body->();
     note_gateway_ports();
-    my $t = stop_healthy($h);
+    my $t = $h->stop;
     ok $t->{calls} > 0 && !$t->{failed}, sprintf "$what: a healthy connection kept working"
         . " (%d calls, %s failed, slowest %.2f s)", $t->{calls} // 0, $t->{failed} // '?',
         $t->{slowest} // 0;

@@ -12,6 +12,7 @@ use JSON::XS;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use OSRFWS::Gateway;
+use OSRFWS::HealthyClient;
 use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(wait_until tempdir);
 
@@ -115,39 +116,6 @@ my $dir = tempdir();
 my $admin = $gw->redis->admin;
 sub used_memory { $admin->info('memory')->{used_memory} }
 
-# A healthy client in its own process: a call every 0.1 s until told to
-# stop, then its tally.
-sub start_healthy {
-    my $pid = fork // die "fork: $!";
-    return $pid if $pid;
-    my %t = (calls => 0, failed => 0, slowest => 0);
-    my $c = eval { OSRFWS::OsrfClient->new(port => $port) };
-    while ($c && !-e "$dir/stop") {
-        my $t0 = time;
-        my $r = $c->call('opensrf.math', 'add', [$t{calls}, 1], timeout => 10);
-        my $took = time - $t0;
-        $t{calls}++;
-        $t{failed}++ unless ($r->{results}[0] // -1) == $t{calls};
-        $t{slowest} = $took if $took > $t{slowest};
-        last if $r->{closed};
-        sleep 0.1;
-    }
-    $t{failed}++ unless $c;
-    open my $fh, '>', "$dir/healthy.json" or POSIX::_exit(1);
-    print $fh encode_json(\%t);
-    close $fh;
-    POSIX::_exit(0);
-}
-
-sub stop_healthy {
-    my ($pid) = @_;
-    open my $fh, '>', "$dir/stop" or die $!;
-    close $fh;
-    waitpid($pid, 0);
-    open $fh, '<', "$dir/healthy.json" or return { failed => 'no tally' };
-    local $/;
-    return decode_json(<$fh>);
-}
 
 # A client that asks for $n results of $size bytes, then reads nothing.
 sub non_reader {
@@ -158,7 +126,7 @@ sub non_reader {
     return $c;
 }
 
-my $healthy = start_healthy();
+my $healthy = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
 {
     my $base = used_memory();
     my $peak = $base;
@@ -189,7 +157,7 @@ my $healthy = start_healthy();
     diag sprintf 'Redis peak: %.1f MB over its base', ($peak - $base) / 1048576;
     $_->ws->close for @c;
 }
-my $t = stop_healthy($healthy);
+my $t = $healthy->stop;
 ok $t->{calls} > 0 && !$t->{failed} && $t->{slowest} < 2,
     sprintf 'a healthy client calling every 0.1 s kept working (%d calls, %s failed, slowest %.2f s)',
     $t->{calls} // 0, $t->{failed} // '?', $t->{slowest} // 0;

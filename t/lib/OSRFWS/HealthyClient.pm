@@ -1,0 +1,51 @@
+package OSRFWS::HealthyClient;
+# A well-behaved client beside hostile ones: its own process and
+# connection, one add every 0.1 s until stopped, then its tally (calls,
+# failed, slowest in seconds).
+use strict;
+use warnings;
+use JSON::XS;
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use OSRFWS::OsrfClient;
+
+sub start {
+    my ($class, %a) = @_;
+    my $self = bless { dir => $a{dir} }, $class;
+    unlink "$a{dir}/stop", "$a{dir}/healthy.json";
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        $self->{pid} = $pid;
+        return $self;
+    }
+    my %t = (calls => 0, failed => 0, slowest => 0);
+    my $c = eval { OSRFWS::OsrfClient->new(port => $a{port}) };
+    while ($c && !-e "$a{dir}/stop") {
+        my $t0 = time;
+        my $r = $c->call('opensrf.math', 'add', [$t{calls}, 1], timeout => 10);
+        my $took = time - $t0;
+        $t{calls}++;
+        $t{failed}++ unless ($r->{results}[0] // -1) == $t{calls};
+        $t{slowest} = $took if $took > $t{slowest};
+        last if $r->{closed};
+        sleep 0.1;      # the pace of the calls, not a wait for anything
+    }
+    $t{failed}++ unless $c;
+    open my $fh, '>', "$a{dir}/healthy.json" or POSIX::_exit(1);
+    print $fh encode_json(\%t);
+    close $fh;
+    POSIX::_exit(0);
+}
+
+sub stop {
+    my ($self) = @_;
+    open my $fh, '>', "$self->{dir}/stop" or die $!;
+    close $fh;
+    waitpid($self->{pid}, 0);
+    unlink "$self->{dir}/stop";
+    open $fh, '<', "$self->{dir}/healthy.json" or return { failed => 'no tally' };
+    local $/;
+    return decode_json(<$fh>);
+}
+
+1;
