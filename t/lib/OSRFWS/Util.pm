@@ -13,7 +13,14 @@ our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
                     pid_alive read_pidfile srcdir builddir);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
-sub builddir { $ENV{OSRFWS_BUILDDIR} // _repo_root() }
+sub builddir { $ENV{OSRFWS_BUILDDIR} // default_builddir() }
+
+# script/build's release build, so that after it a plain `prove t/NN-x.t`
+# from the repository runs; a build in the source tree otherwise.
+sub default_builddir {
+    my $release = _repo_root() . '/build/release';
+    return -e "$release/mod_osrf_websocket.la" ? $release : _repo_root();
+}
 
 sub _repo_root {
     my $dir = __FILE__;
