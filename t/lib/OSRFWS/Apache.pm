@@ -4,7 +4,7 @@ package OSRFWS::Apache;
 use strict;
 use warnings;
 use Cwd qw(abs_path);
-use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
+use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir
                     read_pidfile pid_alive srcdir builddir);
 
 # Options: tls => 1, bridge => 1, conf => "extra directives",
@@ -18,6 +18,7 @@ sub new {
     $self->{tls_port} = $opt{tls_port} // free_port() if $opt{tls};
     mkdir "$self->{dir}/$_" for qw(logs conf.d);
     chmod 0755, "$self->{dir}/logs";
+    $self->_copy_docroot($opt{docroot} // abs_path(srcdir()) . '/t/www');
     $self->_write_conf($opt{conf} // '');
     $self->_make_cert if $opt{tls};
     $self->start;
@@ -37,6 +38,15 @@ sub error_log_file { "$_[0]{dir}/logs/error.log" }
 sub _modules_dir {
     my $b = builddir();
     return -d "$b/.libs" ? abs_path("$b/.libs") : abs_path($b);
+}
+
+# The children (www-data when root starts Apache) read the pages: a copy in
+# the run directory, as the checkout may be where they cannot go (/root/x).
+sub _copy_docroot {
+    my ($self, $from) = @_;
+    my $www = "$self->{dir}/www";
+    system('cp', '-RL', '--', $from, $www) == 0 or die "cannot copy $from to $www";
+    system('chmod', '-R', 'a+rX', '--', $www) == 0 or die "cannot open $www to the children";
 }
 
 sub _write_conf {
@@ -74,7 +84,7 @@ sub env {
         OSRF_WS_LOG_LEVEL      => $o->{log_level} // 'info',
         OSRF_WS_HTTPD_MODULES  => $ENV{OSRFWS_HTTPD_MODULES} // '/usr/lib/apache2/modules',
         OSRF_WS_MODULES        => _modules_dir(),
-        OSRF_WS_DOCUMENT_ROOT  => $o->{docroot} // "$src/t/www",
+        OSRF_WS_DOCUMENT_ROOT  => "$self->{dir}/www",
         OSRF_WS_LISTEN         => "127.0.0.1:$self->{port}",
         OSRF_WS_TLS_LISTEN     => "127.0.0.1:" . ($self->{tls_port} // 0),
         OSRF_WS_TLS_CERT       => "$self->{dir}/cert.pem",
@@ -138,13 +148,34 @@ sub graceful_and_wait {
     return wait_until(sub { $self->restarts > $before }, $timeout // 10);
 }
 
+# TERM to the parent, which stops its children; KILL after a bounded wait.
+# A child outlives a killed parent (reparented to init, it would serve on),
+# so the children are noted before the KILL, and any left are killed too.
 sub stop {
     my ($self) = @_;
     return unless $self->{started};
     $self->{started} = 0;
-    stop_by_pidfile($self->pidfile, 15, undef, $self->{known_pid});
-    # children exit with the parent; wait for every one we saw
-    wait_until(sub { !grep { pid_alive($_) } @{ $self->{seen_children} // [] } }, 10);
+    my $parent = $self->pid // $self->{known_pid};
+    $self->children;
+    kill 'TERM', $parent if $parent;
+    unless (wait_until(sub { !pid_alive($parent) }, 15)) {
+        $self->children;
+        kill 'KILL', $parent;
+        wait_until(sub { !pid_alive($parent) }, 5);
+    }
+    my $left = sub { grep { $self->_is_ours($_) } @{ $self->{seen_children} // [] } };
+    return if wait_until(sub { !$left->() }, 10);
+    kill 'KILL', $left->();
+    wait_until(sub { !$left->() }, 5);
+}
+
+# A pid seen as a child is still one of our Apache processes (not a pid
+# the system has given to another program since).
+sub _is_ours {
+    my ($self, $pid) = @_;
+    return 0 unless pid_alive($pid);
+    my $exe = readlink("/proc/$pid/exe") // return 0;
+    return $exe eq abs_path($ENV{OSRFWS_HTTPD} || '/usr/sbin/apache2');
 }
 
 sub DESTROY { local $?; $_[0]->stop }
@@ -152,7 +183,7 @@ sub DESTROY { local $?; $_[0]->stop }
 # Pids of the parent's children now (prefork: one per connection).
 sub children {
     my ($self) = @_;
-    my $parent = $self->pid or return ();
+    my $parent = $self->pid // $self->{known_pid} or return ();
     my @kids;
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;

@@ -4,13 +4,15 @@ package OSRFWS::Util;
 use strict;
 use warnings;
 use Exporter 'import';
+use Cwd qw(abs_path);
 use File::Temp ();
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
-                    pid_alive read_pidfile srcdir builddir);
+                    pid_alive read_pidfile srcdir builddir copy_source_tree
+                    stop_at_exit);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
 sub builddir { $ENV{OSRFWS_BUILDDIR} // default_builddir() }
@@ -96,6 +98,34 @@ sub stop_by_pidfile {
     return 1 if wait_until(sub { !pid_alive($pid) }, $timeout // 10);
     kill 'KILL', $pid;
     return wait_until(sub { !pid_alive($pid) }, 5) ? 1 : 0;
+}
+
+# A copy of the source tree in $to (a new directory): what git tracks and
+# new files it does not ignore, or every file outside build/ without git.
+sub copy_source_tree {
+    my ($to) = @_;
+    my $src = abs_path(srcdir());
+    my $list = -e "$src/.git" ? "git -C '$src' ls-files -co --exclude-standard"
+             : "find . -path ./build -prune -o \\( -type f -o -type l \\) -print";
+    mkdir $to or die "$to: $!";
+    system("cd '$src' && $list | grep -v '^build/' | tar -cf - -T - | tar -xf - -C '$to'") == 0
+        or die "cannot copy the source tree to $to";
+    return $to;
+}
+
+# Processes a test started itself (not through a harness object): they are
+# stopped when it exits, on every path (a failed check that dies, too),
+# TERM then KILL, each wait bounded.  END blocks run before the global
+# destruction that would wait for a piped child's exit.
+my %stop_at_exit;
+sub stop_at_exit { $stop_at_exit{$_} = $$ for grep { $_ } @_ }
+
+END {
+    local $?;
+    my @ours = grep { $stop_at_exit{$_} == $$ && pid_alive($_) } keys %stop_at_exit;
+    kill 'TERM', @ours;
+    my $gone = sub { !grep { pid_alive($_) } @ours };
+    wait_until($gone, 30) or kill('KILL', @ours) && wait_until($gone, 5);
 }
 
 1;
