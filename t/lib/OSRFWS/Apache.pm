@@ -9,7 +9,8 @@ use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir
 
 # Options: tls => 1, bridge => 1, conf => "extra directives",
 # env => { VAR => value }, max_clients, start_servers, ping_interval,
-# max_message, log_level, docroot.
+# max_message, log_level, docroot, stop_timeout (seconds the parent has to
+# stop before KILL: 15).
 sub new {
     my ($class, %opt) = @_;
     my $self = bless { opt => \%opt }, $class;
@@ -158,13 +159,14 @@ sub stop {
     my $parent = $self->pid // $self->{known_pid};
     $self->children;
     kill 'TERM', $parent if $parent;
-    unless (wait_until(sub { !pid_alive($parent) }, 15)) {
+    my $killed = !wait_until(sub { !pid_alive($parent) }, $self->{opt}{stop_timeout} // 15);
+    if ($killed) {
         $self->children;
         kill 'KILL', $parent;
         wait_until(sub { !pid_alive($parent) }, 5);
     }
     my $left = sub { grep { $self->_is_ours($_) } @{ $self->{seen_children} // [] } };
-    return if wait_until(sub { !$left->() }, 10);
+    return if !$killed && wait_until(sub { !$left->() }, 10);
     kill 'KILL', $left->();
     wait_until(sub { !$left->() }, 5);
 }
