@@ -62,10 +62,13 @@ sub wait_for_port {
     }, $timeout // 10);
 }
 
-# A temporary directory others (www-data) can enter, removed at exit.
+# A temporary directory others (www-data) can enter, removed at exit;
+# kept with OSRFWS_KEEP=1 (the logs of a failed test: its path is printed).
 sub tempdir {
-    my $dir = File::Temp::tempdir('osrfws-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $keep = $ENV{OSRFWS_KEEP};
+    my $dir = File::Temp::tempdir('osrfws-XXXXXX', TMPDIR => 1, CLEANUP => !$keep);
     chmod 0755, $dir;
+    print STDERR "# kept: $dir\n" if $keep;
     return $dir;
 }
 
