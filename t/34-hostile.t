@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
-use OSRFWS::Util qw(wait_until pid_alive tempdir);
+use OSRFWS::Util qw(wait_until pid_alive tempdir stop_at_exit);
 
 my $IN_FLIGHT = 16;
 # growth allowed while replies pile up unread; ASan's quarantine keeps
@@ -43,12 +43,13 @@ if (!$monitor) {
     exec 'redis-cli', '-p', $gw->redis->port, '--user', $OSRFWS::Redis::ADMIN,
          '--pass', 'admin-pw', '--no-auth-warning', 'monitor' or POSIX::_exit(127);
 }
+stop_at_exit($monitor);
 
 # The healthy client: its own process and connection, one call every
 # 0.1 s until told to stop, then its tally: calls, failures, slowest.
 sub start_healthy {
     my $pid = fork // die "fork: $!";
-    return $pid if $pid;
+    return stop_at_exit($pid) if $pid;
     my %t = (calls => 0, failed => 0, slowest => 0);
     my $c = eval { OSRFWS::OsrfClient->new(port => $port) };
     while ($c && !-e "$dir/stop") {

@@ -121,11 +121,17 @@ sub copy_source_tree {
 # TERM then KILL, each wait bounded.  END blocks run before the global
 # destruction that would wait for a piped child's exit.
 my %stop_at_exit;
-sub stop_at_exit { $stop_at_exit{$_} = $$ for grep { $_ } @_ }
+sub stop_at_exit {
+    $stop_at_exit{$_} = $$ for grep { $_ } @_;
+    return $_[0];
+}
 
+# Only children of this process not yet reaped (a pid reaped earlier may
+# belong to another program by now).
 END {
     local $?;
-    my @ours = grep { $stop_at_exit{$_} == $$ && pid_alive($_) } keys %stop_at_exit;
+    my @ours = grep { $stop_at_exit{$_} == $$ && waitpid($_, POSIX::WNOHANG()) == 0 }
+               keys %stop_at_exit;
     kill 'TERM', @ours;
     my $gone = sub { !grep { pid_alive($_) } @ours };
     wait_until($gone, 30) or kill('KILL', @ours) && wait_until($gone, 5);
