@@ -21,33 +21,33 @@ ok !pid_alive($parent), 'the parent is killed after its stop timeout';
 ok wait_until(sub { !grep { pid_alive($_) } @$kids }, 5), 'and its children too (no orphan left)'
     or diag `ps -o pid,ppid,stat,args -p @{[ join ',', @$kids ]}`;
 
-# A test that dies holding an Apache: it is stopped at exit.
+# A test (a child here) that starts something, then dies: returns the pid
+# of what it started, which its exit must have stopped.
 my $dir = tempdir();
-my $pid = fork // die "fork: $!";
-if (!$pid) {
-    my $h = OSRFWS::Apache->new(start_servers => 2);
-    open my $fh, '>', "$dir/pid" or POSIX::_exit(1);
-    print $fh $h->pid;
-    close $fh;
-    die "a failed check\n";
+sub dies_after {
+    my ($start) = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $started = $start->();
+        open my $fh, '>', "$dir/started" or POSIX::_exit(1);
+        print $fh $started;
+        close $fh;
+        die "a failed check\n";
+    }
+    waitpid $pid, 0;
+    return read_pidfile("$dir/started");
 }
-waitpid $pid, 0;
-my $dead_parent = read_pidfile("$dir/pid");
+
+my $h;    # held until the test dies, not dropped when the sub returns
+my $dead_parent = dies_after(sub { $h = OSRFWS::Apache->new(start_servers => 2); $h->pid });
 ok $dead_parent, 'a test started Apache, then died';
 ok !pid_alive($dead_parent), 'its Apache stopped as it exited';
 
-$pid = fork // die "fork: $!";
-if (!$pid) {
-    my $sleeper = fork // die "fork: $!";
-    if (!$sleeper) { exec 'sleep', '600' or POSIX::_exit(127) }
-    stop_at_exit($sleeper);
-    open my $fh, '>', "$dir/sleeper" or POSIX::_exit(1);
-    print $fh $sleeper;
-    close $fh;
-    die "a failed check\n";
-}
-waitpid $pid, 0;
-my $sleeper = read_pidfile("$dir/sleeper");
+my $sleeper = dies_after(sub {
+    my $p = fork // die "fork: $!";
+    if (!$p) { exec 'sleep', '600' or POSIX::_exit(127) }
+    return stop_at_exit($p);
+});
 ok $sleeper, 'a test started a process of its own, then died';
 ok !pid_alive($sleeper), 'the process was stopped as it exited';
 kill 'KILL', $sleeper if pid_alive($sleeper);
