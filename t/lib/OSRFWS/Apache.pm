@@ -171,13 +171,16 @@ sub stop {
     wait_until(sub { !$left->() }, 5);
 }
 
-# A pid seen as a child is still one of our Apache processes (not a pid
-# the system has given to another program since).
+# A pid seen as a child is still a process of this instance (not a pid
+# the system has given to another program, another Apache, since): its
+# environment has this instance's pid file.
 sub _is_ours {
     my ($self, $pid) = @_;
     return 0 unless pid_alive($pid);
-    my $exe = readlink("/proc/$pid/exe") // return 0;
-    return $exe eq abs_path($ENV{OSRFWS_HTTPD} || '/usr/sbin/apache2');
+    open my $fh, '<', "/proc/$pid/environ" or return 0;
+    local $/;
+    my $env = <$fh> // '';
+    return index("\0$env", "\0OSRF_WS_PID_FILE=" . $self->pidfile . "\0") >= 0;
 }
 
 sub DESTROY { local $?; $_[0]->stop }
