@@ -42,8 +42,10 @@ sub boot_links {
 }
 my @boot_before = boot_links();
 
+# The tools' own scratch files (lintian leaves some) in the test's directory.
 sub run_log {
     my ($log, @cmd) = @_;
+    local $ENV{TMPDIR} = $tmp;
     my $rc = system("@cmd >$tmp/$log.log 2>&1");
     return $rc == 0;
 }
@@ -159,7 +161,10 @@ $pid = wait_until(\&instance_pid, 10);
 @kids = children_of($pid);
 ok run_log('purge', "dpkg --purge $PKG"), 'dpkg --purge' or diag slurp("$tmp/purge.log");
 $installed = 0;
-ok !grep({ pid_alive($_) } $pid, @kids), 'no process left';
+my @left = grep { pid_alive($_) } $pid, @kids;
+ok !@left, 'no process left'
+    or diag slurp("$tmp/purge.log") . `ps -o pid,ppid,user,stat,etime,args -p @{[ join ',', @left ]}`;
+kill 'KILL', @left;     # none may outlive the test
 is_deeply [ grep { -e $_ || -l $_ } @files, @owned ], [], 'no file left (package and instance)';
 like `dpkg-query -W -f='\${Status}' $PKG 2>&1`, qr/not-installed|no packages found/,
     'dpkg knows it no more';

@@ -13,7 +13,7 @@ use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir
 # stop before KILL: 15).
 sub new {
     my ($class, %opt) = @_;
-    my $self = bless { opt => \%opt }, $class;
+    my $self = OSRFWS::Util::stop_object_at_exit(bless { opt => \%opt }, $class);
     $self->{dir} = tempdir();
     $self->{port} = $opt{port} // free_port();
     $self->{tls_port} = $opt{tls_port} // free_port() if $opt{tls};

@@ -8,11 +8,12 @@ use Cwd qw(abs_path);
 use File::Temp ();
 use IO::Socket::INET;
 use POSIX ();
+use Scalar::Util ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
                     pid_alive read_pidfile srcdir builddir copy_source_tree
-                    stop_at_exit);
+                    stop_at_exit stop_object_at_exit);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
 sub builddir { $ENV{OSRFWS_BUILDDIR} // default_builddir() }
@@ -126,10 +127,24 @@ sub stop_at_exit {
     return $_[0];
 }
 
-# Only children of this process not yet reaped (a pid reaped earlier may
-# belong to another program by now).
+# The harness's daemons (Apache, Redis, the test OpenSRF, ...) are stopped
+# at exit before File::Temp's END block removes their directories (it runs
+# after this one): a daemon still running then would write into a
+# directory being removed, which would stay.  Weak references: an object
+# the test has dropped has stopped already.
+my @stop_objects;
+sub stop_object_at_exit {
+    my ($obj) = @_;
+    push @stop_objects, [ $obj, $$ ];
+    Scalar::Util::weaken($stop_objects[-1][0]);
+    return $obj;
+}
+
+# Pids: only children of this process not yet reaped (a pid reaped earlier
+# may belong to another program by now).
 END {
     local $?;
+    $_->[1] == $$ && $_->[0] && $_->[0]->stop for reverse @stop_objects;
     my @ours = grep { $stop_at_exit{$_} == $$ && waitpid($_, POSIX::WNOHANG()) == 0 }
                keys %stop_at_exit;
     kill 'TERM', @ours;
