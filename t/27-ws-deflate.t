@@ -214,6 +214,7 @@ SKIP: {
     my $report = $httpd->{dir} . '/relay.txt';
     my $pid = fork // die $!;
     relay_once($listen, $port, $report) if $pid == 0;
+    OSRFWS::Util::stop_at_exit($pid);
     close $listen;
     my $browser = OSRFWS::Chromium->new;
     my $page = $browser->open_page($httpd->http_url('/echo.html') . "?url=ws://127.0.0.1:$relay_port/echo");

@@ -18,7 +18,7 @@ use OSRFWS::Gateway;
 use OSRFWS::HealthyClient;
 use OSRFWS::OsrfClient;
 use OSRFWS::WSClient;
-use OSRFWS::Util qw(wait_until pid_alive tempdir rss_kb);
+use OSRFWS::Util qw(wait_until pid_alive tempdir rss_kb stop_at_exit);
 
 my $IN_FLIGHT = 16;
 # growth allowed while replies pile up unread; ASan's quarantine keeps
@@ -48,6 +48,7 @@ if (!$monitor) {
     exec 'redis-cli', '-p', $gw->redis->port, '--user', $OSRFWS::Redis::ADMIN,
          '--pass', 'admin-pw', '--no-auth-warning', 'monitor' or POSIX::_exit(127);
 }
+stop_at_exit($monitor);
 
 # The client ports of the gateway's Redis connections (each child keeps
 # two logged in), gathered after each part to attribute MONITOR's lines.

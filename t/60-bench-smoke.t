@@ -10,7 +10,7 @@ use Test::More;
 use JSON::XS;
 use POSIX ();
 use OSRFWS::BenchStack;
-use OSRFWS::Util qw(free_port wait_until stop_by_pidfile tempdir);
+use OSRFWS::Util qw(free_port wait_until stop_by_pidfile tempdir stop_at_exit);
 
 my $stack = OSRFWS::BenchStack->new;
 # A low in-flight cap: a request the bridge forgot to count off (its reply
@@ -62,6 +62,7 @@ if (!$pid) {
     exec $stack->bin('delayproxy'), '--listen', $port, '--to', "127.0.0.1:$ws",
         '--rtt-ms', 20, '--pidfile', "$dir/proxy.pid" or POSIX::_exit(127);
 }
+stop_at_exit($pid);
 wait_until(sub { -s "$dir/proxy.pid" }, 5);
 my $slow = lg("run --port $port --requests 5");
 cmp_ok $slow->{p50_us}, '>=', 20000, 'through the proxy a call takes at least 20 ms';

@@ -10,10 +10,10 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Cwd qw(abs_path);
 use Digest::SHA qw(sha256_hex);
 use HTTP::Tiny;
-use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir read_pidfile pid_alive srcdir);
+use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir read_pidfile pid_alive
+                    copy_source_tree);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 
@@ -35,8 +35,17 @@ my @owned = ($ETC, '/var/log/apache2-websockets', '/etc/logrotate.d/apache2-webs
              '/etc/systemd/system/multi-user.target.wants/apache2@websockets.service');
 my ($installed, @files);
 
+# What starts at boot (systemd's wants links, SysV start links): the test
+# may enable its instance while it runs, and leaves this as it found it.
+sub boot_links {
+    return sort grep { -l } glob('/etc/systemd/system/*.wants/* /etc/rc[2-5].d/S*');
+}
+my @boot_before = boot_links();
+
+# The tools' own scratch files (lintian leaves some) in the test's directory.
 sub run_log {
     my ($log, @cmd) = @_;
+    local $ENV{TMPDIR} = $tmp;
     my $rc = system("@cmd >$tmp/$log.log 2>&1");
     return $rc == 0;
 }
@@ -54,12 +63,7 @@ END {
 }
 
 # --- build -----------------------------------------------------------------
-my $src = abs_path(srcdir());
-mkdir "$tmp/src" or die $!;
-my $list = -d "$src/.git" ? "git -C $src ls-files -co --exclude-standard"
-                          : "cd $src && find . -path ./build -prune -o -type f -print";
-ok system("cd $src && $list | grep -v '^build/' | tar -cf - -T - | tar -xf - -C $tmp/src") == 0,
-    'a copy of the source tree';
+ok eval { copy_source_tree("$tmp/src") }, 'a copy of the source tree' or diag $@;
 ok run_log('build', "cd $tmp/src && dpkg-buildpackage -us -uc -b"), 'dpkg-buildpackage -us -uc -b'
     or diag slurp("$tmp/build.log");
 my ($deb) = glob "$tmp/${PKG}_*_*.deb";
@@ -157,10 +161,14 @@ $pid = wait_until(\&instance_pid, 10);
 @kids = children_of($pid);
 ok run_log('purge', "dpkg --purge $PKG"), 'dpkg --purge' or diag slurp("$tmp/purge.log");
 $installed = 0;
-ok !grep({ pid_alive($_) } $pid, @kids), 'no process left';
+my @left = grep { pid_alive($_) } $pid, @kids;
+ok !@left, 'no process left'
+    or diag slurp("$tmp/purge.log") . `ps -o pid,ppid,user,stat,etime,args -p @{[ join ',', @left ]}`;
+kill 'KILL', @left;     # none may outlive the test
 is_deeply [ grep { -e $_ || -l $_ } @files, @owned ], [], 'no file left (package and instance)';
 like `dpkg-query -W -f='\${Status}' $PKG 2>&1`, qr/not-installed|no packages found/,
     'dpkg knows it no more';
+is_deeply [ boot_links() ], \@boot_before, 'nothing more (and nothing less) starts at boot';
 done_testing;
 
 sub children_of {

@@ -4,21 +4,23 @@ package OSRFWS::Apache;
 use strict;
 use warnings;
 use Cwd qw(abs_path);
-use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
+use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir
                     read_pidfile pid_alive srcdir builddir);
 
 # Options: tls => 1, bridge => 1, conf => "extra directives",
 # env => { VAR => value }, max_clients, start_servers, ping_interval,
 # max_message, log_level, docroot, httpd_conf => another main
-# configuration file in place of conf/httpd.conf (same variables).
+# configuration file in place of conf/httpd.conf (same variables),
+# stop_timeout (seconds the parent has to stop before KILL: 15).
 sub new {
     my ($class, %opt) = @_;
-    my $self = bless { opt => \%opt }, $class;
+    my $self = OSRFWS::Util::stop_object_at_exit(bless { opt => \%opt }, $class);
     $self->{dir} = tempdir();
     $self->{port} = $opt{port} // free_port();
     $self->{tls_port} = $opt{tls_port} // free_port() if $opt{tls};
     mkdir "$self->{dir}/$_" for qw(logs conf.d);
     chmod 0755, "$self->{dir}/logs";
+    $self->_copy_docroot($opt{docroot} // abs_path(srcdir()) . '/t/www');
     $self->_write_conf($opt{conf} // '');
     $self->_make_cert if $opt{tls};
     $self->start;
@@ -38,6 +40,15 @@ sub error_log_file { "$_[0]{dir}/logs/error.log" }
 sub _modules_dir {
     my $b = builddir();
     return -d "$b/.libs" ? abs_path("$b/.libs") : abs_path($b);
+}
+
+# The children (www-data when root starts Apache) read the pages: a copy in
+# the run directory, as the checkout may be where they cannot go (/root/x).
+sub _copy_docroot {
+    my ($self, $from) = @_;
+    my $www = "$self->{dir}/www";
+    system('cp', '-RL', '--', $from, $www) == 0 or die "cannot copy $from to $www";
+    system('chmod', '-R', 'a+rX', '--', $www) == 0 or die "cannot open $www to the children";
 }
 
 sub _write_conf {
@@ -75,7 +86,7 @@ sub env {
         OSRF_WS_LOG_LEVEL      => $o->{log_level} // 'info',
         OSRF_WS_HTTPD_MODULES  => $ENV{OSRFWS_HTTPD_MODULES} // '/usr/lib/apache2/modules',
         OSRF_WS_MODULES        => _modules_dir(),
-        OSRF_WS_DOCUMENT_ROOT  => $o->{docroot} // "$src/t/www",
+        OSRF_WS_DOCUMENT_ROOT  => "$self->{dir}/www",
         OSRF_WS_LISTEN         => "127.0.0.1:$self->{port}",
         OSRF_WS_TLS_LISTEN     => "127.0.0.1:" . ($self->{tls_port} // 0),
         OSRF_WS_TLS_CERT       => "$self->{dir}/cert.pem",
@@ -150,13 +161,38 @@ sub graceful_and_wait {
     return wait_until(sub { $self->restarts > $before }, $timeout // 10);
 }
 
+# TERM to the parent, which stops its children; KILL after a bounded wait.
+# A child outlives a killed parent (reparented to init, it would serve on),
+# so the children are noted before the KILL, and any left are killed too.
 sub stop {
     my ($self) = @_;
     return unless $self->{started};
     $self->{started} = 0;
-    stop_by_pidfile($self->pidfile, 15, undef, $self->{known_pid});
-    # children exit with the parent; wait for every one we saw
-    wait_until(sub { !grep { pid_alive($_) } @{ $self->{seen_children} // [] } }, 10);
+    my $parent = $self->pid // $self->{known_pid};
+    $self->children;
+    kill 'TERM', $parent if $parent;
+    my $killed = !wait_until(sub { !pid_alive($parent) }, $self->{opt}{stop_timeout} // 15);
+    if ($killed) {
+        $self->children;
+        kill 'KILL', $parent;
+        wait_until(sub { !pid_alive($parent) }, 5);
+    }
+    my $left = sub { grep { $self->_is_ours($_) } @{ $self->{seen_children} // [] } };
+    return if !$killed && wait_until(sub { !$left->() }, 10);
+    kill 'KILL', $left->();
+    wait_until(sub { !$left->() }, 5);
+}
+
+# A pid seen as a child is still a process of this instance (not a pid
+# the system has given to another program, another Apache, since): its
+# environment has this instance's pid file.
+sub _is_ours {
+    my ($self, $pid) = @_;
+    return 0 unless pid_alive($pid);
+    open my $fh, '<', "/proc/$pid/environ" or return 0;
+    local $/;
+    my $env = <$fh> // '';
+    return index("\0$env", "\0OSRF_WS_PID_FILE=" . $self->pidfile . "\0") >= 0;
 }
 
 sub DESTROY { local $?; $_[0]->stop }
@@ -164,7 +200,7 @@ sub DESTROY { local $?; $_[0]->stop }
 # Pids of the parent's children now (prefork: one per connection).
 sub children {
     my ($self) = @_;
-    my $parent = $self->pid or return ();
+    my $parent = $self->pid // $self->{known_pid} or return ();
     my @kids;
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;

@@ -13,7 +13,8 @@ use OSRFWS::Apache;
 
 sub new {
     my ($class, %o) = @_;
-    my $self = bless { dir => tempdir(), daemons => [], workers => $o{workers} // 2 }, $class;
+    my $self = OSRFWS::Util::stop_object_at_exit(
+        bless { dir => tempdir(), daemons => [], workers => $o{workers} // 2 }, $class);
     $self->{redis} = OSRFWS::Redis->new(maxclients => $o{maxclients} // 10000);
     my $port = $self->{redis}->port;
     $self->_daemon('router', 'router', '--port', $port, '--domain', 'localhost');

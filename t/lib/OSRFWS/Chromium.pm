@@ -15,12 +15,16 @@ sub binary { (grep { -x } qw(/usr/bin/chromium /usr/bin/chromium-browser))[0] }
 sub new {
     my ($class) = @_;
     my $bin = binary() or die "no chromium";
-    my $self = bless { dir => tempdir(), id => 0 }, $class;
+    my $self = OSRFWS::Util::stop_object_at_exit(bless { dir => tempdir(), id => 0 }, $class);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         chdir $self->{dir};     # a core of a crashed tab (t/29) lands there
         open STDOUT, '>', "$self->{dir}/chromium.log";
         open STDERR, '>&', \*STDOUT;
+        # its own scratch directories (org.chromium.Chromium.*), which it
+        # leaves behind when stopped, go with the test's directory
+        mkdir "$self->{dir}/tmp";
+        $ENV{TMPDIR} = "$self->{dir}/tmp";
         exec $bin, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
             '--no-first-run', '--disable-background-networking',
             '--disable-component-update', '--disable-sync', '--disable-extensions',
@@ -72,14 +76,16 @@ sub open_page {
 
 sub close_page { my ($self, $id) = @_; eval { $self->_http('GET', "/json/close/$id") } }
 
-sub DESTROY {
+sub stop {
     my ($self) = @_;
     local $?;           # waitpid must not become the test's exit status
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    wait_until(sub { !pid_alive($self->{pid}) }, 10) or kill 'KILL', $self->{pid};
-    waitpid($self->{pid}, 0);
+    my $pid = delete $self->{pid} or return;
+    kill 'TERM', $pid;
+    wait_until(sub { !pid_alive($pid) }, 10) or kill 'KILL', $pid;
+    waitpid($pid, 0);
 }
+
+sub DESTROY { $_[0]->stop }
 
 package OSRFWS::Chromium::Page;
 use JSON::PP qw(encode_json decode_json);

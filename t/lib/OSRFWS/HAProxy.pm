@@ -24,7 +24,8 @@ CONF
 # servers => [ name => port, ... ]
 sub new {
     my ($class, %o) = @_;
-    my $self = bless { dir => tempdir(), port => free_port(), servers => $o{servers} }, $class;
+    my $self = OSRFWS::Util::stop_object_at_exit(
+        bless { dir => tempdir(), port => free_port(), servers => $o{servers} }, $class);
     $self->_write_conf;
     system('haproxy', '-q', '-f', "$self->{dir}/haproxy.cfg") == 0 or die "haproxy did not start";
     wait_for_port($self->{port}, 10) or die "haproxy does not answer on $self->{port}";

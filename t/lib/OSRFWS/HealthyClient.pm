@@ -8,6 +8,7 @@ use JSON::XS;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use OSRFWS::OsrfClient;
+use OSRFWS::Util qw(stop_at_exit);
 
 sub start {
     my ($class, %a) = @_;
@@ -15,7 +16,7 @@ sub start {
     unlink "$a{dir}/stop", "$a{dir}/healthy.json";
     my $pid = fork // die "fork: $!";
     if ($pid) {
-        $self->{pid} = $pid;
+        $self->{pid} = stop_at_exit($pid);
         return $self;
     }
     my %t = (calls => 0, failed => 0, slowest => 0);

@@ -16,6 +16,7 @@ sub new {
     my ($class, %o) = @_;
     my $self = bless { redis => $o{redis}, dir => tempdir(), daemons => [],
                        opt => \%o }, $class;
+    OSRFWS::Util::stop_object_at_exit($self);
     my $port = $o{redis}->port;
     my $bin = srcdir() . '/t/osrf';
     $self->_daemon('router-public', "$bin/osrf-router", '--port', $port,

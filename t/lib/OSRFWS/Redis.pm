@@ -16,6 +16,7 @@ sub new {
     my ($class, %opt) = @_;
     my $self = bless { dir => tempdir(), port => $opt{port} // free_port(),
                        maxclients => $opt{maxclients} // 10000 }, $class;
+    OSRFWS::Util::stop_object_at_exit($self);
     $self->_write_conf;
     $self->start;
     return $self;
@@ -78,6 +79,7 @@ sub keys_matching {
 sub stop {
     my ($self) = @_;
     return unless $self->{started};
+    $self->thaw;
     $self->{started} = 0;
     stop_by_pidfile($self->pidfile, 10, undef, $self->{known_pid});
 }
@@ -89,6 +91,6 @@ sub restart { my ($self) = @_; $self->stop; $self->start }
 sub freeze { my $p = $_[0]->pid; kill 'STOP', $p if $p }
 sub thaw   { my $p = $_[0]->pid; kill 'CONT', $p if $p }
 
-sub DESTROY { local $?; $_[0]->thaw; $_[0]->stop }
+sub DESTROY { local $?; $_[0]->stop }
 
 1;

@@ -4,16 +4,26 @@ package OSRFWS::Util;
 use strict;
 use warnings;
 use Exporter 'import';
+use Cwd qw(abs_path);
 use File::Temp ();
 use IO::Socket::INET;
 use POSIX ();
+use Scalar::Util ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port wait_for_port wait_until tempdir stop_by_pidfile
-                    pid_alive read_pidfile srcdir builddir rss_kb http_get);
+                    pid_alive read_pidfile srcdir builddir rss_kb http_get
+                    copy_source_tree stop_at_exit stop_object_at_exit);
 
 sub srcdir   { $ENV{OSRFWS_SRCDIR}   // _repo_root() }
-sub builddir { $ENV{OSRFWS_BUILDDIR} // _repo_root() }
+sub builddir { $ENV{OSRFWS_BUILDDIR} // default_builddir() }
+
+# script/build's release build, so that after it a plain `prove t/NN-x.t`
+# from the repository runs; a build in the source tree otherwise.
+sub default_builddir {
+    my $release = _repo_root() . '/build/release';
+    return -e "$release/mod_osrf_websocket.la" ? $release : _repo_root();
+}
 
 sub _repo_root {
     my $dir = __FILE__;
@@ -53,10 +63,13 @@ sub wait_for_port {
     }, $timeout // 10);
 }
 
-# A temporary directory others (www-data) can enter, removed at exit.
+# A temporary directory others (www-data) can enter, removed at exit;
+# kept with OSRFWS_KEEP=1 (the logs of a failed test: its path is printed).
 sub tempdir {
-    my $dir = File::Temp::tempdir('osrfws-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $keep = $ENV{OSRFWS_KEEP};
+    my $dir = File::Temp::tempdir('osrfws-XXXXXX', TMPDIR => 1, CLEANUP => !$keep);
     chmod 0755, $dir;
+    print STDERR "# kept: $dir\n" if $keep;
     return $dir;
 }
 
@@ -117,6 +130,54 @@ sub http_get {
     my ($code) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
     my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
     return ($code // 0, \%hdr, $body // '');
+}
+
+# A copy of the source tree in $to (a new directory): what git tracks and
+# new files it does not ignore, or every file outside build/ without git.
+sub copy_source_tree {
+    my ($to) = @_;
+    my $src = abs_path(srcdir());
+    my $list = -e "$src/.git" ? "git -C '$src' ls-files -co --exclude-standard"
+             : "find . -path ./build -prune -o \\( -type f -o -type l \\) -print";
+    mkdir $to or die "$to: $!";
+    system("cd '$src' && $list | grep -v '^build/' | tar -cf - -T - | tar -xf - -C '$to'") == 0
+        or die "cannot copy the source tree to $to";
+    return $to;
+}
+
+# Processes a test started itself (not through a harness object): they are
+# stopped when it exits, on every path (a failed check that dies, too),
+# TERM then KILL, each wait bounded.  END blocks run before the global
+# destruction that would wait for a piped child's exit.
+my %stop_at_exit;
+sub stop_at_exit {
+    $stop_at_exit{$_} = $$ for grep { $_ } @_;
+    return $_[0];
+}
+
+# The harness's daemons (Apache, Redis, the test OpenSRF, ...) are stopped
+# at exit before File::Temp's END block removes their directories (it runs
+# after this one): a daemon still running then would write into a
+# directory being removed, which would stay.  Weak references: an object
+# the test has dropped has stopped already.
+my @stop_objects;
+sub stop_object_at_exit {
+    my ($obj) = @_;
+    push @stop_objects, [ $obj, $$ ];
+    Scalar::Util::weaken($stop_objects[-1][0]);
+    return $obj;
+}
+
+# Pids: only children of this process not yet reaped (a pid reaped earlier
+# may belong to another program by now).
+END {
+    local $?;
+    $_->[1] == $$ && $_->[0] && $_->[0]->stop for reverse @stop_objects;
+    my @ours = grep { $stop_at_exit{$_} == $$ && waitpid($_, POSIX::WNOHANG()) == 0 }
+               keys %stop_at_exit;
+    kill 'TERM', @ours;
+    my $gone = sub { !grep { pid_alive($_) } @ours };
+    wait_until($gone, 30) or kill('KILL', @ours) && wait_until($gone, 5);
 }
 
 1;
