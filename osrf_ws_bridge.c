@@ -1115,8 +1115,9 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         send_status(server, &in, 503, "too many stateful sessions on this connection");
         return 0;
     }
-    /* in flight before the push: the reply may be popped and counted
-     * off by the listener before RPUSH even returns here */
+    /* in flight (and counted) before the push: the reply may be popped,
+     * counted off and even read by the client before RPUSH returns here */
+    ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
     apr_thread_mutex_lock(bridge.lock);
     if (in.replies)
         pending_add(in.thread, in.trace, in.xid, in.replies);
@@ -1135,7 +1136,6 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
     log_activity(r, in.xid, 0);
 
     apr_thread_mutex_lock(bridge.lock);
-    ws_metric_add(bridge.metrics, WS_M_REQUESTS, in.requests);
     bridge.last_activity = apr_time_now();
     if (in.replies)
         bridge.last_request = bridge.last_activity;
