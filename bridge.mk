@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The OpenSRF bridge: its core (no httpd, no sockets) and the plugin.
 noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzz targets (t/fuzz/*_fuzz.c, each an LLVMFuzzerTestOneInput).
 #
 # In every build they link with t/fuzz/standalone.c and `make check`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mod_osrf_websocket.c - WebSocket (RFC 6455) for Apache httpd 2.4, with
  * a plugin interface binary compatible with mod_websocket's.

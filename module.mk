@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # mod_osrf_websocket itself (Apache glue) and the echo plugin.
 noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_ws_bridge.c - the OpenSRF bridge: a plugin of mod_osrf_websocket
  * (and of mod_websocket) that relays each client frame onto the OpenSRF

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make soak: hours of mixed traffic through the whole stack (not part of
 # make check).  SOAK_SECONDS, SOAK_CONNECTIONS and SOAK_REPORT tune it.
 SOAK_SECONDS = 3600

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The benchmarks' programs (bench/run drives them; see README.websockets).
 # Built with everything else so t/60-bench-smoke.t can run them; not
 # installed.

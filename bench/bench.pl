@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/run's body (bench/run builds the tree and raises the fd limit
 # first).  Every measurement is taken --runs times, gateway and floor side
 # by side in the same run (the machine is shared: ratios of one run are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * delayproxy - a userspace TCP proxy that adds round-trip time (kernel
  * netem is not available here): every chunk read from one side is

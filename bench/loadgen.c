@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * loadgen - the benchmarks' load generator: many OpenSRF client
  * connections in one epoll loop, either WebSocket connections to the

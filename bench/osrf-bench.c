@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf-bench - a fast OpenSRF router and service for the benchmarks, in C,
  * speaking the Redis bus protocol as real OpenSRF does

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/run's plots (gnuplot -e "tmp='DIR'; out='DIR'" bench/plot.gp).
 set terminal svg size 640,400 font "sans,11"
 set key top right

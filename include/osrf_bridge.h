@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_bridge.h - the OpenSRF bridge core: client frames to bus messages
  * and back, the stateful session cache, the limits.  No sockets, no

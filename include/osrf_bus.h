@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_bus.h - blocking Redis commands for the bus connections, as
  * hiredis's redisCommand and redisCommandArgv, without their 16 kB stack

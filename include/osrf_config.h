@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_config.h - the gateway's part of opensrf_core.xml:
  * <config><CONTEXT>{domain, port, username, passwd, router_name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_json.h - a JSON span scanner: finds values inside raw JSON text
  * without building a tree, so a bus reply's body (megabytes, deeply

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_log.h - log lines the OpenSRF way, to a file or to syslog as the
  * <gateway> section of opensrf_core.xml says (logfile, syslog, actlog,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * websocket_plugin.h - the plugin interface of mod_osrf_websocket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_admit.h - who may open a WebSocket: the client's address behind
  * trusted proxies, the reserve of free children, the per-client limit.

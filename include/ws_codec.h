@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_codec.h - the WebSocket protocol (RFC 6455) over plain buffers.
  *

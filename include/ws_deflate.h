@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_deflate.h - permessage-deflate (RFC 7692) over plain buffers:
  * negotiation of the Sec-WebSocket-Extensions offers, and compression of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_metrics.h - the gateway's counters, one slot per prefork child, in
  * shared memory the status handler sums.  No httpd, no locks.

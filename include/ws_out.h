@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_out.h - a bounded appender for the status renderings (ws_metrics.c,
  * ws_status_page.c): printf into a caller's buffer; after an overflow

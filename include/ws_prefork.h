@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_prefork.h - work done once in the parent, before it forks, so that
  * every prefork child shares the result instead of building its own copy.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_reserve.h - the httpd side of ws_admit.h: counts from the scoreboard
  * for the reserve of free children and the per-client limit, and the

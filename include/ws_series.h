@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_series.h - the instance's recent history for the status page: a ring
  * of samples of the summed counters (ws_metrics.h), kept in the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_status.h - the counters' shared memory and the status handler
  * (SetHandler osrf-websocket-status): the httpd side of ws_metrics.h.

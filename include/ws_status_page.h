@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_status_page.h - the status handler's views that are pure decisions
  * and text: which view a request asks for, and the HTML page for people

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Makes js/opensrf-client.classic.js (a plain <script> that sets
 // window.OpenSRF) from the ES module js/opensrf-client.js: the same code in
 // a function, without the export keywords.  `--check` only reports whether

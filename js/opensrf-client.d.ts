@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // TypeScript declarations of opensrf-client.js (the ES module).  The classic
 // build sets a global OpenSRF of the same type (typeof OpenSRF below).
 // t/16-js-types.t checks them with tsc --noEmit against t/js/types-example.ts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // opensrf-client.js: a dependency-free OpenSRF client for browsers (and
 // anything with a WebSocket class), with the ClientSession API of OpenSRF's
 // opensrf.js, over one WebSocket per page, or one for all the tabs of a

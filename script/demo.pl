@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The demo's processes: Redis with OpenSRF's ACL accounts, the test OpenSRF
 # router and services, the secondary Apache with the gateway (ws and wss),
 # on free loopback ports (OSRF_WS_DEMO_PORT and OSRF_WS_DEMO_TLS_PORT to

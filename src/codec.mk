@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The WebSocket codec: pure C over buffers, no httpd, no OpenSRF.
 noinst_LTLIBRARIES += libwscodec.la
 libwscodec_la_SOURCES = include/ws_codec.h include/ws_deflate.h src/ws_utf8.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_bus.c - see osrf_bus.h.
  */

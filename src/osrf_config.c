@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_config.c - reads the gateway context of opensrf_core.xml.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_json.c - the JSON span scanner (see osrf_json.h): one checking
  * pass over a message, then walks that only find where values end.

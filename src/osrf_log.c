@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_log.c - OpenSRF-style log lines to a file or syslog.  See osrf_log.h.
  */

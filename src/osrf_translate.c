@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_translate.c - client frames to bus messages and back
  * (osrf_bridge.h; the wire facts are docs/PROTOCOL.md's).

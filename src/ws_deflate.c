@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_deflate.c - permessage-deflate (RFC 7692): the offer parser and
  * negotiation (section 7.1), and whole-message deflate and inflate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_echo_plugin.c - sends every text or binary message straight back.
  * The conformance tests run against it.

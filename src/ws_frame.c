@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_frame.c - RFC 6455 frames: encoding, masking, close codes, and the
  * reader that turns a client's byte stream into messages.

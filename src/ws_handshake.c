@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_handshake.c - the checks of an opening handshake (RFC 6455 section
  * 4.2.1) and the accept key.  Header values in, verdicts out.

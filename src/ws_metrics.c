@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_metrics.c - the counter table in shared memory: layout, sums and the
  * two renderings (JSON, Prometheus text format 0.0.4).  See ws_metrics.h.

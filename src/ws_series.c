@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_series.c - the status page's ring of samples.  See ws_series.h.
  */

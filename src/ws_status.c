@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_status.c - the counters' shared memory and the status handler.
  * See ws_status.h; the counters themselves are ws_metrics.c's.

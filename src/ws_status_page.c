@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_status_page.c - the status handler's view choice and its HTML page.
  * See ws_status_page.h.

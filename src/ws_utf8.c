@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_utf8.c - incremental UTF-8 validation (Unicode 3.9, table 3-7).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The project stands on its own: no committed file names a path outside
 # the repository (a machine's directories, a sibling checkout), and every
 # mention of the protocol notes names the project's own, docs/PROTOCOL.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The test OpenSRF itself, straight on the bus: the router and services
 # the gateway's tests rely on behave as docs/PROTOCOL.md (and OpenSRF) say.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's "run one test": after script/build, a plain
 # `prove t/20-ws-handshake.t` from the repository, with no -I and no
 # OSRFWS_* variables, finds t/lib and the release build.

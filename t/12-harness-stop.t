@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The tests' Apache stops on every path, children included: when its parent
 # does not stop in time (killed, its children would serve on, reparented to
 # init) and when the test holding it dies; so does a process a test

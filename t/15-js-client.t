@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The JavaScript client's pure logic (node --test t/js/: wire format,
 # routing by thread, partial results, queueing, reconnect and backoff),
 # and js/opensrf-client.classic.js being the current build of the module.

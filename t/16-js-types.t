@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The client's TypeScript declarations (js/opensrf-client.d.ts): tsc
 # --noEmit (strict) over the example t/js/types-example.ts, whose
 # @ts-expect-error lines are misuses the declarations must refuse, and every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The opening handshake, RFC 6455 section 4.2: every rule against the echo
 # endpoint of a real Apache.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Data framing, RFC 6455 section 5: every rule against the echo endpoint.
 use strict;
 use warnings;

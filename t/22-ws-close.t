@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Closing, RFC 6455 sections 5.5.1 and 7: the handshake, code and reason
 # validation, TCP closed by the server; pings on idle connections; 1001 on
 # a graceful restart.

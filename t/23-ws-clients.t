@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Two independent real clients complete echo round trips of 0 B, 125 B,
 # 64 KiB and 4 MiB through the module, over ws and wss: headless Chromium
 # and Python's websockets library.

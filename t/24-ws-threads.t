@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # send from a second thread while the connection reads, over wss: 20
 # connections at full speed for OSRFWS_STRESS_SECONDS (default 60), every
 # frame checked, nothing in the error log (also run on the ASan build).

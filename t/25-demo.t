@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's demo command (script/demo only adds the install and the
 # build), run as a new user runs it: as root, from a checkout in a private
 # directory (0700, as /root/x: Apache's children, www-data, cannot enter

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The demo page in headless Chromium against the demo stack, over https and
 # wss as script/demo serves it: through js/opensrf-client.js it calls
 # opensrf.math, echo, a stateful session and a stream, and shows live

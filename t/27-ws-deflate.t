@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # permessage-deflate (RFC 7692) against the echo endpoint: negotiation,
 # compressed round trips both ways, the RSV1 rules, the size limit on the
 # inflated message (a deflate bomb), corrupt data, and the directives.

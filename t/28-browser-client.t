@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The JavaScript client (js/opensrf-client.js) in headless Chromium over
 # wss, against the gateway and the test OpenSRF: the callback, promise and
 # async-iterator forms, frames as opensrf.js builds them, the router's 404

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The JavaScript client's shared mode (options.sharedWorker) in headless
 # Chromium over wss: three tabs of one origin share one WebSocket, so the
 # gateway holds exactly one connection; every tab's calls (stateless,

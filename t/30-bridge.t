@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The OpenSRF bridge end to end: a client speaking opensrf.js's frames,
 # the gateway in a real Apache, the test OpenSRF on a real Redis with
 # OpenSRF's ACL accounts.

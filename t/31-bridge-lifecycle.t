@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The bridge through a connection's life: idle timeout, graceful restart
 # with a request in flight, Redis restarted mid-session, a client that
 # vanishes while replies still stream.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The bridge's own directives (which win over OSRF_WEBSOCKET_*), the cap on
 # cached stateful sessions, and the client address behind a trusted proxy.
 use strict;

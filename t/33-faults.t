@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fault injection: Redis restarted and frozen under 50 connections with
 # requests in flight, the router and a service killed, Apache restarted
 # and stopped gracefully under load, clients that vanish while replies

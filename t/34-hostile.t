@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile clients: slow handshakes and half-sent frames, a flood beyond
 # MaxRequestWorkers, JSON bombs, names crafted to reach other Redis keys
 # or forge log lines, another connection's thread, a client that sends

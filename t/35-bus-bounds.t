@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What one connection may make the shared bus hold: every message the bus
 # answers counts against the in-flight cap (a frame of CONNECTs too), the
 # replies waiting for a client that does not read are bounded and end its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A full instance answers: with every child but the reserve holding a
 # WebSocket, a new upgrade gets 503 with Retry-After at once, the status
 # handler and a plain page still answer, the refusals are logged at most

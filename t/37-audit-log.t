@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The activity log an administrator reads after an incident: each REQUEST
 # is logged once, under its own client and log_xid, refused ones said to
 # be refused (two clients, one after the other, on the only child); no

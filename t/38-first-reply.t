@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A new connection's first reply comes at once, on a child reused from the
 # connection before: 200 connections one after another on a small instance
 # (one or two children serve them all), each makes one call, and its first

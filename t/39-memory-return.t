@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Memory comes back after a large message: a compressed frame of some
 # 40 kB that inflates to 15 MiB, then two of 5 MiB, echoed (compressed
 # again) by the echo plugin and by an OpenSRF service through the bridge

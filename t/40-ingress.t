@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The ingress stamped on every message that reaches the bus: Evergreen keys
 # its login and verify activity types on it (ws-translator-v1 and -v2), so
 # the gateway stamps ws-translator-v2, as OpenSRF's own gateway does,

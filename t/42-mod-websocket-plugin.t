@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A plugin written to mod_websocket's interface, as its example plugins
 # are (t/plugins/ws_counter_plugin.c: it refuses any server version but 1
 # or a smaller server struct, and sends from a thread of its own), served

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The OpenSRF bridge in a host that loads plugins as mod_websocket does
 # (t/hosts/mod_mw_host.c, in an Apache without our module): the bridge
 # loads alone (no symbol only our module has), as a plugin of version 0,

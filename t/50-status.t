@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The status handler: every figure moves when it should under load
 # (connections, calls, requests in flight, stateful sessions, client
 # protocol errors, OpenSRF and gateway STATUS errors, a bus outage), both

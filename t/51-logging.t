@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Logging the OpenSRF way: opensrf_core.xml's <gateway> sends the bridge's
 # activity and error lines to a file, then (after a graceful restart with
 # a changed file) to syslog; OpenSRF's line shape, log_xid on every line

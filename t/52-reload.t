@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Reload without dropping: a graceful restart (SIGUSR1) with clients
 # connected closes an idle connection with 1001 at once, lets a busy one
 # get its reply first, then closes it with 1001; the reconnect reaches a

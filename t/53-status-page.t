@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The status page for people (?html, or a browser's Accept): served with a
 # strict Content-Security-Policy and nothing to fetch; live charts of open
 # connections, requests per second and errors by kind from the history the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What the instance tells about itself over plain HTTP and TLS: TRACE is
 # refused (405), the Server header is just "Apache", and error pages carry
 # no server signature.

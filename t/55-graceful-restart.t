@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Graceful restarts leave the Apache parent whole: its descriptors 0-2 are
 # what they were (the bridge once closed descriptor 0 at every
 # configuration load; after a restart that was the new pipe of death, so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The benchmark tools, briefly: the load generator counts and checks every
 # reply through the gateway (ws, wss, permessage-deflate) and on the bus
 # floor, through the C bench router and service; the delay proxy adds its

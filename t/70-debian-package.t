@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The Debian package end to end, as an administrator uses it: build the .deb
 # from a copy of this tree, lintian at warning level, install it with dpkg,
 # osrf-websocket-setup (twice, and around an admin's edits), start

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scale-out: two gateway instances (two ports, as if two hosts) on one
 # Redis bus behind Debian's HAProxy.  Connections spread over both; each
 # stateful session stays on its own connection (no sticky sessions); the

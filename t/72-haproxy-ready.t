@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The readiness check behind HAProxy: two gateways, each on its own Redis,
 # checked on the status handler's ?ready (200 only while the child
 # answering reaches its bus).  Redis of gw2 stopped: gw2 leaves the

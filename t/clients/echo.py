@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Echo round trips with Python's websockets library: text of 0 B, 125 B,
 64 KiB and 4 MiB (multi-byte UTF-8), a binary message and a ping.
 Usage: echo.py URL   (prints one line per check, exits non-zero on failure)

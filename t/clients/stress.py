@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Many WebSocket connections at full speed against the stress plugin.
 
 Each connection sends numbered messages and reads, at the same time, its

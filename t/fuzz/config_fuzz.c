@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * config_fuzz.c - the opensrf_core.xml reader over arbitrary files: it
  * either fills every field or fails with a message, never anything else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * deflate_fuzz.c - permessage-deflate: the offer parser over arbitrary
  * header values, and the inflate path over arbitrary compressed data

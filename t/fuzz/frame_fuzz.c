@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * frame_fuzz.c - the frame reader over arbitrary client bytes.  The first
  * byte picks the reader's configuration, the second seeds the chunk

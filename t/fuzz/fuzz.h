@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz.h - what the fuzz targets share: a broken invariant aborts, which
  * both libFuzzer and the standalone corpus runner report as a failure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * handshake_fuzz.c - the opening handshake checks over arbitrary header
  * values.  The input is split at newlines into method, Upgrade,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes the hand-made seed corpora under t/fuzz/corpus/ (run from anywhere).
 Findings kept as regression inputs live beside them, named finding-*."""
 import os, struct, zlib

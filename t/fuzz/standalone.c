@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * standalone.c - runs a fuzz target over its seed corpus without libFuzzer,
  * so every build's `make check` replays the corpus (and every finding kept

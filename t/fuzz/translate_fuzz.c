@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * translate_fuzz.c - the OpenSRF translation both ways over arbitrary
  * bytes: a client frame onto the bus and a bus message back to a client

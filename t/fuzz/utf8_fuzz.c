@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * utf8_fuzz.c - the incremental UTF-8 validator against a plain reference
  * decoder written from the Unicode standard's table 3-7: the same verdict,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mod_mw_host.c - a test-only Apache module that hosts WebSocket plugins
  * the way mod_websocket does, so the tests can check that our plugins

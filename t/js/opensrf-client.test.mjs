@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Unit tests of js/opensrf-client.js's pure logic against a fake WebSocket
 // (node --test; t/15-js-client.t runs them under make check).  The real
 // browser, gateway and OpenSRF are in t/28-browser-client.t.

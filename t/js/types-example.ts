@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A small program against js/opensrf-client.d.ts: t/16-js-types.t checks it
 // with tsc --noEmit (strict).  Each @ts-expect-error line is a misuse the
 // declarations must refuse (tsc fails on one they let through).

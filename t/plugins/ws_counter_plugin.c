@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_counter_plugin.c - a test-only plugin written the way mod_websocket's
  * own example plugins are: it uses only mod_websocket's interface, accepts

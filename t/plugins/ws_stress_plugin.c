@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_stress_plugin.c - a test-only plugin: echoes what the client sends
  * while a second thread of its own keeps calling send, as the OpenSRF

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make soak: the gateway under hours of mixed traffic (not part of CI).
 #
 # Starts the whole stack (Redis with OpenSRF's ACL accounts, the test

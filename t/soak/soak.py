@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The soak client: CONNECTIONS OpenSRF WebSocket clients for SECONDS.
 
 Each connection runs a mix of calls, one at a time with a short pause

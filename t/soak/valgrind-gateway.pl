@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make valgrind-gateway: the gateway as one Apache process (apache2 -X)
 # under valgrind's memcheck, with the bridge, the real Redis and the test
 # OpenSRF; a few calls of each kind go through it, then Apache stops and

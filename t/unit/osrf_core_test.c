@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_core_test.c - the bridge core's rules on buffers: the span scanner,
  * client frame -> bus message, bus message -> client frame, the session

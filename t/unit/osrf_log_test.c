@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_log_test.c - OpenSRF-style log lines: escaping, cutting, the file
  * line's shape, loglevel, a separate activity file, the <gateway> fields.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tap.h - the smallest Test Anything Protocol helper for the C unit tests.
  * prove runs the test binaries directly.

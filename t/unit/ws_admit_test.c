@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_admit_test.c - who may open a WebSocket: the client behind trusted
  * proxies (X-Forwarded-For read from the right, hops checked), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_codec_test.c - the codec's rules, each tested on its own.  Every
  * reader case runs three ways (whole, one byte at a time, random chunks)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_deflate_test.c - permessage-deflate: each negotiation rule of RFC
  * 7692 section 7.1, and compression checked against zlib itself (what we

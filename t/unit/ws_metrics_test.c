@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_metrics_test.c - the counter table: slots sum, a dead child's gauges
  * drop out, a re-init keeps the counts, both renderings are whole.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ws_status_page_test.c - the status page's pure parts: the history ring
  * (spacing, wrap-around, the oldest slot skipped, rates across a restart),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Apache;
 # A throwaway secondary Apache instance built from conf/httpd.conf, on free
 # loopback ports, with the modules of this build.  Stopped by its pid file.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::BenchStack;
 # The benchmarks' stack: Redis with OpenSRF's ACL accounts (OSRFWS::Redis),
 # the C bench router and service (bench/osrf-bench) on it, an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Bus;
 # The OpenSRF Redis bus as the test router, services and clients use it:
 # log in as an ACL account, push to an address, pop from one or more.

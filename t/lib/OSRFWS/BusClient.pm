@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::BusClient;
 # An OpenSRF client straight on the Redis bus, without a gateway: what the
 # gateway does for a browser, done by hand.  Tests use it to check the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Chromium;
 # Headless Chromium (Debian's) driven over the DevTools protocol, with our
 # own WebSocket client: open a page, evaluate JavaScript in it.

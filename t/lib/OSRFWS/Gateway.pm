@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Gateway;
 # The whole gateway stack for end-to-end tests: Redis with OpenSRF's ACL
 # accounts, the test OpenSRF, and the secondary Apache with the bridge,

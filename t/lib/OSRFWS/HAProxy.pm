@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::HAProxy;
 # Debian's haproxy in front of gateway instances, as a consortium runs it:
 # started by the test on a free loopback port with its own configuration,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::HealthyClient;
 # A well-behaved client beside hostile ones: its own process and
 # connection, one add every 0.1 s until stopped, then its tally (calls,

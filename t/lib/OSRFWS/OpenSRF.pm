@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::OpenSRF;
 # The test OpenSRF on an OSRFWS::Redis: a router for the public domain
 # ("localhost") and one for the private domain ("127.0.0.1": *.localhost

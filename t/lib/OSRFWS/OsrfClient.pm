@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::OsrfClient;
 # An OpenSRF WebSocket client for tests, building frames exactly as
 # opensrf.js does (service and thread on every frame, class hints).

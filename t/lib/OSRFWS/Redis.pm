@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Redis;
 # A throwaway redis-server on a free loopback port, with OpenSRF's ACL
 # accounts: the tests fail if the gateway uses a command or key it may not.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::Util;
 # Small helpers shared by the tests: free loopback ports, bounded waits,
 # daemons stopped by their pid files (never by process name).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 package OSRFWS::WSClient;
 # A raw WebSocket client for tests: it speaks correct frames by default and
 # any broken bytes on request, and reads frames with bounded waits.
