@@ -12,7 +12,7 @@ use OSRFWS::Apache;
 
 my $seconds = $ENV{OSRFWS_STRESS_SECONDS} // 60;
 my $plugin = OSRFWS::Util::builddir() . '/t/plugins/.libs/ws_stress.so';
-plan skip_all => "stress plugin not built ($plugin): run through make check"
+die "stress plugin not built ($plugin): script/build (or make tests-built) builds it\n"
     unless -f $plugin;
 
 my $httpd = OSRFWS::Apache->new(

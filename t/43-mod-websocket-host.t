@@ -15,7 +15,7 @@ use OSRFWS::Util qw(builddir srcdir wait_until);
 
 my $plugins = builddir() . '/t/plugins/.libs';
 my $host = builddir() . '/t/hosts/.libs/mw_host.so';
-plan skip_all => "test host not built ($host): run through make check" unless -f $host;
+die "test host not built ($host): script/build (or make tests-built) builds it\n" unless -f $host;
 
 my $gw = OSRFWS::Gateway->new(
     osrf => { keepalive => 3 },
