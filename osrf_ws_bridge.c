@@ -58,6 +58,20 @@
  * still on its way to Redis, which would then block on the dead key for
  * its whole timeout while the next connection's first reply waits).
  *
+ * The child's exit, not under the lock: in_server (atomic) counts the
+ * listener's calls into the connection (enter_server, leave_server) and
+ * carries the EXITING bit.  A child stopped by SIGTERM does not end its
+ * connection: prefork destroys the child's pool from the signal handler,
+ * on the connection thread, wherever that thread was (holding bridge.lock
+ * or the module's locks, maybe).  So the pool's first act (a pre-cleanup,
+ * child_init) sets EXITING, after which the listener calls into no
+ * connection, and waits, a bounded time and without a lock, for a call
+ * under way to return; only then do the pools go, the connection's
+ * memory with them.  The module, for its part, shuts the client's socket
+ * down first, so that call cannot be stuck writing to it.  A listener
+ * held by a lock the interrupted thread kept never gets further; the
+ * process ends around it.
+ *
  * Not under the lock: log lines (osrf_log.h: one write per line, set up
  * in the parent) and the counters (the child's slot of ws_metrics.h,
  * relaxed atomics; bridge.metrics is set on the first connection and
@@ -84,6 +98,7 @@
 #include "http_log.h"
 #include "ap_mpm.h"
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
@@ -116,6 +131,12 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 /* how long the connection thread waits for the bus */
 #define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
 #define MAX_INGRESS        64
+/* in_server's flag: the child is exiting (the rest counts calls) */
+#define EXITING            0x80000000u
+/* How long the child's exit waits for the listener's call into the
+ * connection to return: under the 3 s after which the parent sends its
+ * SIGTERM again (and logs it) */
+#define EXIT_WAIT          apr_time_from_msec(2000)
 
 /* A thread with requests in flight. */
 typedef struct {
@@ -185,6 +206,7 @@ typedef struct {
     apr_time_t last_request;
     int stopping;
     int sending;
+    volatile apr_uint32_t in_server;    /* atomic: not under the lock */
     int overflowed;                 /* closed for replies past the bound */
     char peer[WS_ADDR_MAX + 1];     /* the client's address (connection thread) */
     int watching;
@@ -599,19 +621,41 @@ static int reply_fits(const WebSocketServer *server, size_t len, server_rec *s)
     return 0;
 }
 
+/* The listener's way into the current connection (lock held): NULL when
+ * there is none, or once the child is exiting, whose pools are about to
+ * take the connection's memory.  Each other answer is matched by one
+ * leave_server(), as soon as the call into the connection returns. */
+static const WebSocketServer *enter_server(void)
+{
+    if (bridge.server == NULL)
+        return NULL;
+    if (apr_atomic_inc32(&bridge.in_server) & EXITING) {
+        apr_atomic_dec32(&bridge.in_server);
+        return NULL;
+    }
+    return bridge.server;
+}
+
+static void leave_server(void)
+{
+    apr_atomic_dec32(&bridge.in_server);
+}
+
 /* Sends a frame to the current connection if it is still generation gen.
  * Called with the lock held; releases it around send. */
 static void deliver(unsigned long gen, const char *data, size_t len, server_rec *s)
 {
-    const WebSocketServer *server = bridge.server;
+    const WebSocketServer *server;
     int fits;
 
-    if (server == NULL || bridge.generation != gen || bridge.overflowed)
+    if (bridge.generation != gen || bridge.overflowed
+        || (server = enter_server()) == NULL)
         return;
     bridge.sending = 1;
     apr_thread_mutex_unlock(bridge.lock);
     if ((fits = reply_fits(server, len, s)) != 0)
         server->send(server, MESSAGE_TYPE_TEXT, (const unsigned char *)data, len);
+    leave_server();     /* before the lock: the exit waits without it */
     apr_thread_mutex_lock(bridge.lock);
     bridge.overflowed = !fits;
     bridge.sending = 0;
@@ -636,6 +680,8 @@ static int child_stopping(void)
  * requests it ends, send it on.  Lock held. */
 static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_rec *s)
 {
+    const WebSocketServer *server;
+
     if (out->connected && strncmp(out->from, "opensrf:client:", 15) == 0
         && osrf_sessions_add(&bridge.sessions, out->thread, out->from) < 0)
         BLOG(s, OSRF_LOG_INFO, NULL,
@@ -652,8 +698,11 @@ static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_re
     note_gauges();
     bridge.last_activity = apr_time_now();
     deliver(bridge.generation, frame->data, frame->len, s);
-    if (bridge.in_flight == 0 && bridge.server && child_stopping())
-        close_going_away(bridge.server);
+    if (bridge.in_flight == 0 && bridge.server && child_stopping()
+        && (server = enter_server()) != NULL) {
+        close_going_away(server);
+        leave_server();
+    }
 }
 
 /* The WAKE_TOKEN of a connection that ended: on a retired address it is
@@ -698,7 +747,7 @@ static void handle_reply(const char *key, const char *raw, size_t len,
 static void check_idle(void)
 {
     apr_time_t now = apr_time_now();
-    const WebSocketServer *server = bridge.server;
+    const WebSocketServer *server = enter_server();
     int waited_out;
 
     if (server == NULL)
@@ -712,6 +761,7 @@ static void check_idle(void)
                && now - bridge.last_activity > apr_time_from_sec(bridge.set.idle_timeout)) {
         server->close(server);
     }
+    leave_server();
 }
 
 /* The listener's bus command failed: drop the connection; the next use
@@ -1244,6 +1294,23 @@ EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
     return &bridge_plugin;
 }
 
+/* The child is exiting (see the thread comment at the top): from now on
+ * the listener calls into no connection, and the call it may be making
+ * returns before the pools go.  In prefork this runs in the SIGTERM
+ * handler, on the connection thread, which may hold any lock: it takes
+ * none.  A call still under way after EXIT_WAIT is a listener held by a
+ * lock the interrupted thread kept: it gets no further. */
+static apr_status_t stop_listener_calls(void *unused)
+{
+    apr_time_t until = apr_time_now() + EXIT_WAIT;
+
+    (void)unused;
+    apr_atomic_add32(&bridge.in_server, EXITING);
+    while (apr_atomic_read32(&bridge.in_server) != EXITING && apr_time_now() < until)
+        apr_sleep(apr_time_from_msec(1));
+    return APR_SUCCESS;
+}
+
 /* --- as an Apache module: the config is checked when Apache starts ------- */
 
 /* Apache unloads the module between configuration passes and on restart:
@@ -1372,12 +1439,21 @@ static int bridge_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     return OK;
 }
 
+/* Before anything of the child is destroyed: its pool's pre-cleanups
+ * run before its sub-pools (the connections') go. */
+static void bridge_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_listener_calls);
+}
+
 static void bridge_register_hooks(apr_pool_t *p)
 {
     (void)p;
     APR_REGISTER_OPTIONAL_FN(osrf_ws_bus_ready);
     ap_hook_pre_config(bridge_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(bridge_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(bridge_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(osrf_ws_bridge) = {
