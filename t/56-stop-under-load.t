@@ -2,6 +2,9 @@
 # child is killed by SIGTERM (prefork destroys its pools from the signal
 # handler, the connection's memory with them) while its listener is in
 # the middle of a send.  No child may crash, hang or outlive the parent.
+# Then the same load through a graceful restart (the child ends its
+# connection and exits by itself) and a graceful stop whose timeout runs
+# out (SIGTERM again).
 use strict;
 use warnings;
 use FindBin;
@@ -13,42 +16,86 @@ use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(wait_until pid_alive);
 
-my $gw = OSRFWS::Gateway->new;
-my $httpd = $gw->httpd;
-my $port = $httpd->port;
+# A client streaming a large result that reads none of it, so the
+# listener keeps delivering replies into its outbox, and another with a
+# request in flight, its listener blocked on the bus.  Returns them once
+# the first reply has come out.
+sub load {
+    my ($httpd) = @_;
+    my $reader_less = OSRFWS::OsrfClient->new(port => $httpd->port);
+    $reader_less->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(),
+                               'stream', [20000]);
+    my $waiting = OSRFWS::OsrfClient->new(port => $httpd->port);
+    $waiting->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(),
+                           'sleep', [5]);
+    my $ws = $reader_less->ws;
+    ok length($ws->{buf}) || IO::Select->new($ws->{sock})->can_read(15),
+       'the stream has started';
+    return ($reader_less, $waiting);
+}
 
-# A client streaming a large result that reads none of it: the listener
-# keeps delivering the replies into its outbox.
-my $reader_less = OSRFWS::OsrfClient->new(port => $port);
-$reader_less->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(),
-                           'stream', [20000]);
-# Another with a request in flight, its listener blocked on the bus.
-my $waiting = OSRFWS::OsrfClient->new(port => $port);
-$waiting->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'sleep', [30]);
+# The parent's children now, at least one per client.
+sub children_of {
+    my ($httpd) = @_;
+    my @children = $httpd->children;
+    cmp_ok scalar(@children), '>=', 2, 'a child for each client';
+    return @children;
+}
 
-# The first reply has come out: the listener is delivering.
-my $sock = $reader_less->ws->{sock};
-ok length($reader_less->ws->{buf}) || IO::Select->new($sock)->can_read(15),
-   'the stream has started';
+sub none_left {
+    my ($what, @pids) = @_;
+    ok wait_until(sub { !grep { pid_alive($_) } @pids }, 30), "$what: no child is left"
+        or diag "left: @{[ grep { pid_alive($_) } @pids ]}";
+}
 
-my $parent = $httpd->pid;
-my @children = $httpd->children;
-cmp_ok scalar(@children), '>=', 2, 'a child for each client';
+sub clean_log {
+    my ($what, $httpd) = @_;
+    my @log = split /\n/, $httpd->error_log;
+    is_deeply [ grep { /Segmentation fault|exit signal|AH00052/ } @log ], [],
+              "$what: no child crashed";
+    is_deeply [ grep { /still did not exit|AH0004[5-7]/ } @log ], [],
+              "$what: no child had to be signalled again";
+    is_deeply [ $httpd->log_problems ], [], "$what: no errors in the log";
+}
 
-my $t0 = time;
-$httpd->stop;
-my $took = time - $t0;
-ok !pid_alive($parent), 'the parent has exited';
-# prefork's parent SIGKILLs a child still there after 9 s
-cmp_ok $took, '<', 8, 'in bounded time (no child waited out)';
-ok wait_until(sub { !grep { pid_alive($_) } @children }, 5), 'no child is left'
-    or diag "left: @{[ grep { pid_alive($_) } @children ]}";
+{
+    my $gw = OSRFWS::Gateway->new;
+    my $httpd = $gw->httpd;
+    my @clients = load($httpd);
+    my $parent = $httpd->pid;
+    my @children = children_of($httpd);
+    my $t0 = time;
+    $httpd->stop;
+    my $took = time - $t0;
+    note sprintf "stopped in %.2f s", $took;
+    ok !pid_alive($parent), 'stop: the parent has exited';
+    # prefork's parent SIGKILLs a child still there after 9 s
+    cmp_ok $took, '<', 8, 'stop: in bounded time (no child waited out)';
+    none_left('stop', @children);
+    clean_log('stop', $httpd);
+}
+{
+    # the send timeout ends the connections of the graceful restart; the
+    # graceful stop's timeout runs out first
+    my $gw = OSRFWS::Gateway->new(apache => {
+        conf => "GracefulShutdownTimeout 1\nWebSocketSendTimeout 3" });
+    my $httpd = $gw->httpd;
 
-my @log = split /\n/, $httpd->error_log;
-is_deeply [ grep { /Segmentation fault|exit signal|AH00052/ } @log ], [],
-          'no child crashed';
-is_deeply [ grep { /still did not exit|AH0004[5-7]/ } @log ], [],
-          'no child had to be signalled again';
-is_deeply [ $httpd->log_problems ], [], 'no errors in the log';
+    my @clients = load($httpd);
+    my @old = children_of($httpd);
+    ok $httpd->graceful_and_wait(15), 'graceful restart';
+    none_left('graceful restart', @old);
+    @clients = ();
+
+    @clients = load($httpd);
+    my $parent = $httpd->pid;
+    my @children = children_of($httpd);
+    my $t0 = time;
+    $httpd->graceful_stop;
+    ok wait_until(sub { !pid_alive($parent) }, 8), 'graceful stop: the parent has exited';
+    note sprintf "graceful stop in %.2f s", time - $t0;
+    none_left('graceful stop', @children);
+    clean_log('graceful restart and stop', $httpd);
+}
 
 done_testing;
