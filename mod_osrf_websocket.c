@@ -52,16 +52,13 @@
  * Counters (ws_metrics.h) go into this child's slot of the shared table
  * with relaxed atomics, from whichever thread sees the event; no lock.
  *
- * The child's exit.  A child stopped by SIGTERM does not end its
- * connection: prefork destroys the child's pool from the signal handler,
- * on the connection thread, wherever it was (holding io or lock, maybe),
- * and the connection's memory goes with it.  Pre-cleanups of the child's
- * pool run first, newest first: the connection's (release_at_exit,
- * registered for its life) shuts the client's socket down, so no thread
- * stays blocked writing to it, and sets closed, waking senders waiting
- * for room; then a plugin's own (the bridge's, from child_init) waits
- * for its thread's call into the connection to return.  Neither blocks
- * on a lock the interrupted thread may hold.
+ * A child stopped by SIGTERM (a full stop, or a graceful stop's timeout)
+ * does not end its connection: prefork destroys the child's pool from the
+ * signal handler, on the connection thread, and the connection's memory
+ * (this state, its locks) goes with it, without on_disconnect.  A plugin
+ * whose own thread calls send must keep it out first, from a pre-cleanup
+ * of the child's pool, without taking a lock the interrupted thread may
+ * hold (the bridge's listener: see osrf_ws_bridge.c).
  */
 #include <malloc.h>
 
@@ -1424,36 +1421,6 @@ static int admitted(request_rec *r, const ws_settings *set)
     return 0;
 }
 
-/* The child's pool (child_init): each connection's release_at_exit is
- * registered on it while the connection lasts. */
-static apr_pool_t *child_pool;
-
-/* How long the child's exit tries for lock, taken by whichever thread:
- * the one the signal interrupted may hold it for good. */
-#define WS_EXIT_LOCK_TRIES  100     /* of a millisecond */
-
-/* The child exits with this connection open (see the comment at the
- * top; in prefork, inside the SIGTERM handler): a write blocked on the
- * client fails at once, and senders waiting for room return. */
-static apr_status_t release_at_exit(void *data)
-{
-    WebSocketState *st = data;
-    int tries = 0, locked;
-
-    apr_socket_shutdown(ap_get_conn_socket(st->c), APR_SHUTDOWN_READWRITE);
-    while (!(locked = apr_thread_mutex_trylock(st->lock) == APR_SUCCESS)
-           && ++tries < WS_EXIT_LOCK_TRIES)
-        apr_sleep(apr_time_from_msec(1));
-    if (locked)
-        st->closed = 1;
-    /* even without the lock: the woken get no further than it, and no
-     * longer hold up the destruction of the condition */
-    apr_thread_cond_broadcast(st->drained);
-    if (locked)
-        apr_thread_mutex_unlock(st->lock);
-    return APR_SUCCESS;
-}
-
 static int ws_handler(request_rec *r)
 {
     ws_dir_conf *dconf = ap_get_module_config(r->per_dir_config,
@@ -1510,7 +1477,6 @@ static int ws_handler(request_rec *r)
             return HTTP_SERVICE_UNAVAILABLE;
         }
     }
-    apr_pool_pre_cleanup_register(child_pool, st, release_at_exit);
     send_switching_protocols(st);
     apr_thread_mutex_unlock(st->io);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS, 1);
@@ -1526,7 +1492,6 @@ static int ws_handler(request_rec *r)
     apr_thread_mutex_unlock(st->io);
     if (plugin->on_disconnect)
         plugin->on_disconnect(st->plugin_private, &st->server);
-    apr_pool_cleanup_kill(child_pool, st, release_at_exit);
     ws_metric_add(st->metrics, WS_M_CONNECTIONS_OPEN, -1);
     /* the child may now wait hours for its next connection: what this
      * one held goes back now, not when the request pool goes */
@@ -1549,16 +1514,9 @@ static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     return ws_status_post_config(s);
 }
 
-static void ws_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    (void)s;
-    child_pool = pchild;
-}
-
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_hook_child_init(ws_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(ws_server_metrics);
     APR_REGISTER_OPTIONAL_FN(ws_server_on_shutdown);
     APR_REGISTER_OPTIONAL_FN(ws_server_room);

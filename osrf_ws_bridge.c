@@ -63,14 +63,18 @@
  * carries the EXITING bit.  A child stopped by SIGTERM does not end its
  * connection: prefork destroys the child's pool from the signal handler,
  * on the connection thread, wherever that thread was (holding bridge.lock
- * or the module's locks, maybe).  So the pool's first act (a pre-cleanup,
- * child_init) sets EXITING, after which the listener calls into no
- * connection, and waits, a bounded time and without a lock, for a call
- * under way to return; only then do the pools go, the connection's
- * memory with them.  The module, for its part, shuts the client's socket
- * down first, so that call cannot be stuck writing to it.  A listener
- * held by a lock the interrupted thread kept never gets further; the
- * process ends around it.
+ * or the module's locks, maybe), and the connection's memory goes with
+ * it.  So, in this order:
+ *   1. the child pool's first act (a pre-cleanup, from child_init) sets
+ *      EXITING: from then on the listener calls into no connection;
+ *   2. if a call is under way, the client's socket is shut down, so the
+ *      call cannot stay blocked writing to a client that does not read;
+ *   3. it waits, a bounded time and without a lock, for that call to
+ *      return (a listener held by a lock the interrupted thread kept
+ *      gets no further: the process ends around it);
+ *   4. only then do the pools go, the connections' first.
+ * Nothing else of the listener's is freed before the process ends (its
+ * pool is not the child's), so it may go on with the bus meanwhile.
  *
  * Not under the lock: log lines (osrf_log.h: one write per line, set up
  * in the parent) and the counters (the child's slot of ws_metrics.h,
@@ -95,6 +99,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "ap_mpm.h"
 
@@ -1294,18 +1299,23 @@ EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
     return &bridge_plugin;
 }
 
-/* The child is exiting (see the thread comment at the top): from now on
- * the listener calls into no connection, and the call it may be making
- * returns before the pools go.  In prefork this runs in the SIGTERM
- * handler, on the connection thread, which may hold any lock: it takes
- * none.  A call still under way after EXIT_WAIT is a listener held by a
- * lock the interrupted thread kept: it gets no further. */
+/* The child is exiting (the order is in the thread comment at the top):
+ * from now on the listener calls into no connection, and the call it may
+ * be making returns before the pools go.  In prefork this runs in the
+ * SIGTERM handler, on the connection thread, which may hold any lock: it
+ * takes none.  bridge.server is read without the lock: only this thread
+ * writes it. */
 static apr_status_t stop_listener_calls(void *unused)
 {
     apr_time_t until = apr_time_now() + EXIT_WAIT;
 
     (void)unused;
-    apr_atomic_add32(&bridge.in_server, EXITING);
+    if (apr_atomic_add32(&bridge.in_server, EXITING) == 0)
+        return APR_SUCCESS;
+    if (bridge.server)
+        apr_socket_shutdown(ap_get_conn_socket(bridge.server->request(bridge.server)
+                                               ->connection),
+                            APR_SHUTDOWN_READWRITE);
     while (apr_atomic_read32(&bridge.in_server) != EXITING && apr_time_now() < until)
         apr_sleep(apr_time_from_msec(1));
     return APR_SUCCESS;
