@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Apache stopped while the bus listener is still sending replies: each
 # child is killed by SIGTERM (prefork destroys its pools from the signal
 # handler, the connection's memory with them) while its listener is in
