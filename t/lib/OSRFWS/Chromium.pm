@@ -84,6 +84,24 @@ sub stop {
     kill 'TERM', $pid;
     wait_until(sub { !pid_alive($pid) }, 10) or kill 'KILL', $pid;
     waitpid($pid, 0);
+    # its helpers (zygote, renderers, crash handler) can outlive it for a
+    # moment, still writing into the profile: they go before the directory
+    my @helpers = $self->helpers;
+    kill 'TERM', @helpers if @helpers;
+    wait_until(sub { !$self->helpers }, 10) or kill 'KILL', $self->helpers;
+}
+
+# The processes whose command line names this browser's directory.
+sub helpers {
+    my ($self) = @_;
+    my @pids;
+    for my $f (glob '/proc/[0-9]*/cmdline') {
+        open my $fh, '<', $f or next;
+        local $/;
+        my $cmd = <$fh> // '';
+        push @pids, $f =~ m{^/proc/(\d+)/} if index($cmd, $self->{dir}) >= 0;
+    }
+    return @pids;
 }
 
 sub DESTROY { $_[0]->stop }
