@@ -14,7 +14,7 @@ use IO::Socket::INET;
 use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::WSClient;
-use OSRFWS::Util qw(wait_until);
+use OSRFWS::Util qw(wait_until http_get);
 
 my $LIMIT = 8;
 my $gw = OSRFWS::Gateway->new(apache => {
@@ -58,12 +58,15 @@ sub get {
     return $line =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
 }
 
+# The status handler's JSON.
+sub status_json { (http_get($port, '/osrf-ws-status'))[2] }
+
 # Waits until no child is busy with anything but a WebSocket (the one
 # answering this page aside): the reserve counts every busy child, and a
 # refused client's child may still be hanging up.
 sub quiet {
     return wait_until(sub {
-        `curl -s http://127.0.0.1:$port/osrf-ws-status` =~ /"other":1,/;
+        status_json() =~ /"other":1,/;
     }, 10);
 }
 
@@ -90,7 +93,7 @@ my $proxied_other = ws(local_addr => '127.0.0.1',
 is $proxied_other->status, 101, 'while another client behind the same proxy gets in';
 bye($_) for grep { $_->status == 101 } @same, $other, @proxied, $proxied_other;
 ok wait_until(sub { get('/osrf-ws-status') == 200
-                    && `curl -s http://127.0.0.1:$port/osrf-ws-status` =~ /"connections_open":0/ }, 10),
+                    && status_json() =~ /"connections_open":0/ }, 10),
     'all closed';
 
 # --- the reserve ---------------------------------------------------------------------
