@@ -1,20 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# mod_osrf_websocket itself (Apache glue) and the echo plugin.
-noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la
+# src/httpd and the two top-level glue files: what runs inside Apache.
+# mod_osrf_websocket (the WebSocket module), osrf_ws_bridge (the OpenSRF
+# plugin, with its Redis I/O), the echo plugin, and the test-only plugins
+# and host that check mod_websocket compatibility both ways.
+noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la osrf_ws_bridge.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \
-	src/ws_status.c include/ws_status.h src/ws_metrics.c include/ws_metrics.h \
-	src/ws_series.c include/ws_series.h src/ws_status_page.c include/ws_status_page.h \
-	include/ws_out.h \
-	src/ws_prefork.c include/ws_prefork.h src/ws_reserve.c include/ws_reserve.h
+	src/httpd/ws_status.c include/ws_status.h include/ws_out.h \
+	src/httpd/ws_prefork.c include/ws_prefork.h src/httpd/ws_reserve.c include/ws_reserve.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
-mod_osrf_websocket_la_LIBADD = libwscodec.la
+mod_osrf_websocket_la_LIBADD = libwscodec.la libwsgateway.la
 
-ws_echo_la_SOURCES = src/ws_echo_plugin.c
+osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c src/httpd/osrf_bus.c include/osrf_bus.h
+osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)
+osrf_ws_bridge_la_LDFLAGS = $(MODULE_LDFLAGS)
+osrf_ws_bridge_la_LIBADD = libosrfcore.la libwsgateway.la $(HIREDIS_LIBS)
+
+ws_echo_la_SOURCES = src/httpd/ws_echo_plugin.c
 ws_echo_la_CPPFLAGS = $(AM_CPPFLAGS) $(APR_CFLAGS)
 ws_echo_la_LDFLAGS = $(MODULE_LDFLAGS)
 
-INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la
+INSTALLED_MODULES += mod_osrf_websocket.la ws_echo.la osrf_ws_bridge.la
 
 # A test-only plugin whose own thread calls send while the connection reads.
 check_LTLIBRARIES += t/plugins/ws_stress.la
@@ -34,12 +40,3 @@ t_hosts_mw_host_la_SOURCES = t/hosts/mod_mw_host.c
 t_hosts_mw_host_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 t_hosts_mw_host_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 t_hosts_mw_host_la_LIBADD = libwscodec.la
-
-# The counter table and its renderings, without httpd.
-check_PROGRAMS += t/unit/ws_metrics_test
-t_unit_ws_metrics_test_SOURCES = t/unit/ws_metrics_test.c t/unit/tap.h src/ws_metrics.c
-
-# The status page's history ring, view choice and HTML, without httpd.
-check_PROGRAMS += t/unit/ws_status_page_test
-t_unit_ws_status_page_test_SOURCES = t/unit/ws_status_page_test.c t/unit/tap.h \
-	src/ws_series.c src/ws_status_page.c src/ws_metrics.c

@@ -1,17 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The OpenSRF bridge: its core (no httpd, no sockets) and the plugin.
+# src/core: OpenSRF without httpd and without sockets: its JSON, the
+# translation both ways, opensrf_core.xml, the log lines.  Its flags name
+# no httpd and no hiredis header directory.
 noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
-	include/osrf_config.h include/osrf_log.h src/osrf_json.c src/osrf_translate.c \
-	src/osrf_config.c src/osrf_log.c
+	include/osrf_config.h include/osrf_log.h src/core/osrf_json.c \
+	src/core/osrf_translate.c src/core/osrf_config.c src/core/osrf_log.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(XML_CFLAGS)
 libosrfcore_la_LIBADD = libwscodec.la $(JSONC_LIBS) $(XML_LIBS)
-noinst_LTLIBRARIES += osrf_ws_bridge.la
-osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c src/osrf_bus.c include/osrf_bus.h
-osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)
-osrf_ws_bridge_la_LDFLAGS = $(MODULE_LDFLAGS)
-osrf_ws_bridge_la_LIBADD = libosrfcore.la $(HIREDIS_LIBS)
-INSTALLED_MODULES += osrf_ws_bridge.la
 
 check_PROGRAMS += t/unit/osrf_core_test
 t_unit_osrf_core_test_SOURCES = t/unit/osrf_core_test.c t/unit/tap.h
