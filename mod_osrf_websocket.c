@@ -85,6 +85,7 @@
 #include "ws_codec.h"
 #include "ws_deflate.h"
 #include "ws_metrics.h"
+#include "ws_number.h"
 #include "ws_prefork.h"
 #include "ws_reserve.h"
 #include "ws_status.h"
@@ -328,14 +329,9 @@ static const char *set_handler(cmd_parms *cmd, void *dconf, const char *a1,
 static const char *parse_count(cmd_parms *cmd, const char *arg,
                                apr_int64_t min, apr_int64_t *out)
 {
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    int64_t v;
 
-    if (*end == 'K' || *end == 'k')
-        v *= 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        v *= 1024 * 1024, end++;
-    if (*end != '\0' || v < min)
+    if (!ws_parse_number(arg, WS_NUMBER_SIZE, min, INT64_MAX, &v))
         return apr_psprintf(cmd->pool, "%s: %s is not a number of at least %"
                             APR_INT64_T_FMT, cmd->cmd->name, arg, min);
     *out = v;
@@ -400,14 +396,13 @@ static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_in_range(cmd_parms *cmd, const char *arg, int min, int max,
                                 int *out)
 {
-    apr_int64_t v;
-    const char *err = parse_count(cmd, arg, min, &v);
+    int64_t v;
 
-    if (err == NULL && v > max)
-        err = apr_psprintf(cmd->pool, "%s: %s is above %d", cmd->cmd->name, arg, max);
-    if (err == NULL)
-        *out = (int)v;
-    return err;
+    if (!ws_parse_number(arg, WS_NUMBER_PLAIN, min, max, &v))
+        return apr_psprintf(cmd->pool, "%s: %s is not a number from %d to %d",
+                            cmd->cmd->name, arg, min, max);
+    *out = (int)v;
+    return NULL;
 }
 
 static const char *set_compression_level(cmd_parms *cmd, void *dconf, const char *arg)

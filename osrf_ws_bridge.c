@@ -117,6 +117,7 @@
 #include "ws_codec.h"
 #include "ws_admit.h"
 #include "ws_metrics.h"
+#include "ws_number.h"
 #include "ws_reserve.h"
 #include "ws_status.h"
 
@@ -1370,11 +1371,10 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
                 ? MAX_SESSIONS
                 : cmd->info == (void *)APR_OFFSETOF(bridge_settings, max_in_flight)
                 ? MAX_IN_FLIGHT : 1000000;
-    char *end;
-    long v = strtol(arg, &end, 10);
+    int64_t v;
 
     (void)dconf;
-    if (*end != '\0' || v < 1 || v > limit)
+    if (!ws_parse_number(arg, WS_NUMBER_PLAIN, 1, limit, &v))
         return apr_psprintf(cmd->pool, "%s: %s is not a number from 1 to %d",
                             cmd->cmd->name, arg, limit);
     *field = (int)v;
