@@ -24,7 +24,14 @@
  *         {"phase":"ready"} and waits for a line on stdin; then every one
  *         makes a call at once; prints the results; with --spread-s S,
  *         on the next line every one calls again, spread over S seconds;
- *         then waits for EOF.
+ *         then, on a line "storm" (the bench then restarts the gateway
+ *         gracefully), every connection the server closes reconnects at a
+ *         random moment within --storm-s seconds of its close, makes one
+ *         call and stays open; a failed attempt is retried a second later
+ *         (counted); prints the storm's results; then waits for EOF.
+ *
+ * --sources K: connections come from K loopback addresses, 127.0.0.1 up
+ * (the ephemeral ports of one source address run out near 28,000).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -73,11 +80,18 @@ struct conn {
     unsigned *slot_seq;
     char addr[128];             /* bus: own client address */
     int want_write;
+    /* the reconnect storm */
+    unsigned close_code;        /* of the server's close frame, 0 if none */
+    int storm_closed;           /* lost its connection in the storm */
+    int storm_answered;         /* reconnected, and its call answered */
+    int storm_attempts;         /* reconnections started */
+    double closed_at, retry_at;
 };
 
 /* Options. */
 static int mode = MODE_RUN, conns = 1, depth = 1, requests = 0, count = 1, concurrency = 1;
-static double seconds = 0, gap_ms = 0, spread_s = 0;
+static double seconds = 0, gap_ms = 0, spread_s = 0, storm_s = 2;
+static int sources = 1;
 static int use_bus, use_tls, use_deflate, records, quiet_errors, keep_open;
 static const char *host = "127.0.0.1", *path = "/osrf-websocket-translator";
 static int port;
@@ -94,6 +108,13 @@ static size_t nlat, cap_lat;
 static long completed, errors, measured_done, tx_bytes, rx_bytes;
 static int measuring, open_conns, closed_conns, started_conns;
 static double t_start, t_end, deadline;
+/* the storm: its counts, and when the first close and last answer came */
+static int storming;
+static long storm_closes[3];    /* 1001, another code, no close frame */
+static long storm_answers, storm_retries;
+static double storm_first_close, storm_last_close, storm_last_answer;
+static double *upgrade_lat;     /* the storm's reconnections: start to 101 */
+static size_t nupgrade;
 
 static double now(void)
 {
@@ -330,6 +351,15 @@ static void on_reply(conn *c, const char *data, size_t len)
     c->slot_seq[slot] = 0;
     c->inflight--;
     c->done_calls++;
+    if (storming) {
+        if (c->storm_closed && !c->storm_answered) {
+            c->storm_answered = 1;
+            storm_answers++;
+            storm_last_answer = t;
+            record((t - c->closed_at) * 1e6);
+        }
+        return;
+    }
     if (mode == MODE_NEW) {
         record((t - c->started) * 1e6);
         completed++;
@@ -383,7 +413,8 @@ static int ws_on_close(void *ud, unsigned code, const char *reason, size_t len)
 {
     conn *c = ud;
 
-    if (!quiet_errors)
+    c->close_code = code ? code : 1005;
+    if (!quiet_errors && !storming)
         fprintf(stderr, "loadgen: server closed connection %d: %u %.*s\n", c->id, code,
                 (int)len, reason);
     return 1;
@@ -393,11 +424,15 @@ static const ws_reader_callbacks ws_cb = { ws_on_message, ws_on_ping, ws_on_pong
 
 /* --- connection life ------------------------------------------------------- */
 
+static void storm_lost(conn *c);
+
 static void conn_close(conn *c, int failed)
 {
     if (c->state == ST_DONE)
         return;
-    if (failed) {
+    if (storming)
+        storm_lost(c);
+    else if (failed) {
         errors++;
         if (c->inflight)
             errors += c->inflight - 1;
@@ -424,6 +459,20 @@ static void conn_close(conn *c, int failed)
     c->out_len = c->out_cap = 0;
 }
 
+/* --sources: the connection's source address, 127.0.0.1 + id % K; the
+ * port is chosen at connect() (IP_BIND_ADDRESS_NO_PORT), per destination. */
+static int bind_source(conn *c)
+{
+    struct sockaddr_in src = { .sin_family = AF_INET };
+    int one = 1;
+
+    if (sources <= 1)
+        return 0;
+    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(c->id % sources));
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    return bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+}
+
 static void conn_start(conn *c)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -440,15 +489,22 @@ static void conn_start(conn *c)
     c->want_write = 1;
     c->sent = c->inflight = c->done_calls = 0;
     c->hs_len = 0;
+    c->close_code = 0;
     memset(c->slot_seq, 0, sizeof(unsigned) * (size_t)depth);
     started_conns++;
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
-        fail("connect");
     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    if (bind_source(c) < 0
+        || (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+        if (!quiet_errors)
+            fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
+        conn_close(c, 1);   /* out of ports, say: a failed connection, not the end */
+    }
 }
 
 static void became_open(conn *c)
 {
+    if (storming && upgrade_lat && nupgrade < (size_t)conns)
+        upgrade_lat[nupgrade++] = (now() - c->started) * 1e6;
     c->state = ST_OPEN;
     open_conns++;
     pump(c);
@@ -594,6 +650,21 @@ static void bus_input(conn *c, const char *buf, size_t n)
     }
 }
 
+/* The server's close frame is answered, as a browser does: the child
+ * is done with the connection at once, not after its close timeout. */
+static void echo_close(conn *c)
+{
+    unsigned char code[2] = { (unsigned char)(c->close_code >> 8),
+                              (unsigned char)(c->close_code & 0xff) };
+
+    if (c->close_code == 0 || c->close_code == 1005)
+        return;
+    c->out_len = 0;
+    ws_send_frame(c, WS_OP_CLOSE, (const char *)code, 2);
+    (void)io_write(c, c->out, c->out_len);     /* best effort: we close next */
+    c->out_len = 0;
+}
+
 static void on_input(conn *c)
 {
     static unsigned char buf[1 << 16];
@@ -635,6 +706,7 @@ static void on_input(conn *c)
                 return;
         }
         if (off < (size_t)n && ws_reader_feed(c->reader, buf + off, (size_t)n - off) != WS_OK) {
+            echo_close(c);
             conn_close(c, 1);
             return;
         }
@@ -783,11 +855,13 @@ static int total_inflight(void)
     return n;
 }
 
-static int stdin_line(double timeout_s)
+/* 1 when a line (kept in line, if given) or EOF came within timeout_s. */
+static int stdin_line(double timeout_s, char *line)
 {
     struct epoll_event ev;
     int e = epoll_create1(0), r;
     char buf[256];
+    ssize_t n;
 
     ev.events = EPOLLIN;
     ev.data.fd = 0;
@@ -796,7 +870,10 @@ static int stdin_line(double timeout_s)
     close(e);
     if (r <= 0)
         return 0;
-    return read(0, buf, sizeof(buf)) >= 0;     /* a line, or EOF: go on */
+    n = read(0, buf, sizeof(buf) - 1);         /* a line, or EOF: go on */
+    if (line)
+        snprintf(line, sizeof(buf), "%.*s", n > 0 ? (int)n : 0, buf);
+    return n >= 0;
 }
 
 static void report(const char *phase, double cpu0, const double *tree0, double wall)
@@ -844,11 +921,112 @@ static void reset_counts(void)
     rx_bytes = tx_bytes = 0;
 }
 
+/* --- the reconnect storm ------------------------------------------------------- */
+
+/* A connection ended while storming.  The one it held since before the
+ * restart: its close is counted and its reconnection set at a random
+ * moment of the window, as clients do not all come back at the same
+ * instant.  A reconnection that failed before its answer (refused, 503,
+ * or closed by a child of the old generation): retried a second later. */
+static void storm_lost(conn *c)
+{
+    double t = now();
+
+    if (!c->storm_closed) {
+        storm_closes[c->close_code == 1001 ? 0 : c->close_code ? 1 : 2]++;
+        if (storm_first_close == 0)
+            storm_first_close = t;
+        storm_last_close = t;
+        c->storm_closed = 1;
+        c->closed_at = t;
+        c->retry_at = t + storm_s * ((double)random() / RAND_MAX);
+        return;
+    }
+    if (c->storm_answered) {
+        c->storm_answered = 0;
+        storm_answers--;
+    }
+    storm_retries++;
+    c->retry_at = t + 1.0;
+    if (!quiet_errors)
+        fprintf(stderr, "loadgen: reconnection of %d lost (state %d, close %u): retried\n",
+                c->id, c->state, c->close_code);
+}
+
+static void storm_reconnect_due(double t)
+{
+    int i;
+
+    for (i = 0; i < conns; i++) {
+        conn *c = all[i];
+
+        if (c->state == ST_DONE && c->storm_closed && t >= c->retry_at
+            && c->storm_attempts < 30) {
+            c->storm_attempts++;
+            conn_start(c);
+        }
+    }
+}
+
+static void storm_report(double t0)
+{
+    int i, retried = 0, most = 0;
+
+    for (i = 0; i < conns; i++) {
+        if (all[i]->storm_attempts > 1)
+            retried++;
+        if (all[i]->storm_attempts - 1 > most)
+            most = all[i]->storm_attempts - 1;
+    }
+    if (nlat)
+        qsort(lat, nlat, sizeof(*lat), cmp_double);
+    qsort(upgrade_lat, nupgrade, sizeof(double), cmp_double);
+    printf("{\"phase\":\"storm\",\"last_close_s\":%.3f,\"upgrade_p50_us\":%.1f,"
+           "\"upgrade_p99_us\":%.1f,", storm_first_close ? storm_last_close - storm_first_close : -1,
+           nupgrade ? upgrade_lat[nupgrade / 2] : 0,
+           nupgrade ? upgrade_lat[(size_t)(0.99 * (double)(nupgrade - 1))] : 0);
+    printf("\"conns\":%d,\"closed_1001\":%ld,\"closed_other\":%ld,"
+           "\"closed_no_frame\":%ld,\"answered\":%ld,\"retries\":%ld,\"clients_retried\":%d,"
+           "\"max_retries\":%d,\"window_s\":%.1f,\"first_close_s\":%.3f,"
+           "\"all_answered_s\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
+           "\"errors\":%ld}\n", conns, storm_closes[0], storm_closes[1], storm_closes[2],
+           storm_answers, storm_retries, retried, most, storm_s,
+           storm_first_close ? storm_first_close - t0 : -1,
+           storm_first_close ? storm_last_answer - storm_first_close : -1,
+           pct(50), pct(99), nlat ? lat[nlat - 1] : 0, conns - storm_answers);
+    fflush(stdout);
+}
+
+/* After a line "storm": the bench restarts the gateway gracefully; every
+ * connection it closes comes back and makes one call.  Until all are
+ * answered, or 120 s. */
+static int storm_phase(void)
+{
+    double t0 = now(), t;
+    int i;
+
+    reset_counts();
+    if ((upgrade_lat = calloc((size_t)conns, sizeof(double))) == NULL)
+        fail("calloc");
+    storming = measuring = 1;
+    for (i = 0; i < conns; i++)
+        all[i]->planned = 1;            /* one call per new connection */
+    printf("{\"phase\":\"storming\"}\n");     /* the bench may restart now */
+    fflush(stdout);
+    while (storm_answers < conns && (t = now()) - t0 < 120) {
+        storm_reconnect_due(t);
+        loop_once(5);
+    }
+    storm_report(t0);
+    return storm_answers < conns;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: loadgen run|new|hold --port P [--host H] [--bus] [--tls] "
             "[--deflate] [--records] [--path /p] [--conns C] [--depth D] [--seconds S] "
             "[--requests R] [--count N] [--concurrency K] [--gap-ms G] [--keep-open] [--spread-s S] "
+            "[--storm-s W] [--sources K] "
             "[--cpu LABEL=PID]... [--dump FILE] [--quiet-errors]\n");
     exit(2);
 }
@@ -886,13 +1064,16 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--gap-ms") == 0) gap_ms = atof(v), i++;
         else if (strcmp(a, "--dump") == 0) dump_file = v, i++;
         else if (strcmp(a, "--spread-s") == 0) spread_s = atof(v), i++;
+        else if (strcmp(a, "--storm-s") == 0) storm_s = atof(v), i++;
+        else if (strcmp(a, "--sources") == 0) sources = atoi(v), i++;
         else if (strcmp(a, "--cpu") == 0 && ncpu < 8 && strchr(v, '=')) {
             cpu_labels[ncpu] = strndup(v, (size_t)(strchr(v, '=') - v));
             cpu_pids[ncpu++] = atoi(strchr(v, '=') + 1);
             i++;
         } else usage();
     }
-    if (port <= 0 || conns < 1 || depth < 1 || depth > 1024 || (use_bus && use_tls))
+    if (port <= 0 || conns < 1 || depth < 1 || depth > 1024 || (use_bus && use_tls)
+        || sources < 1 || storm_s < 0)
         usage();
     if (mode == MODE_NEW) {
         conns = concurrency < count ? concurrency : count;
@@ -976,7 +1157,7 @@ int main(int argc, char **argv)
                open_conns, setup, errors);
         fflush(stdout);
         /* idle, answering pings, until told to go on */
-        while (!stdin_line(0.2))
+        while (!stdin_line(0.2, NULL))
             loop_once(0);
         reset_counts();
         measuring = 1;
@@ -993,7 +1174,7 @@ int main(int argc, char **argv)
         report("all-call", cpu0, tree0, t_end - t_start);
         /* then each calls once more, the calls spread evenly over
          * --spread-s seconds: staff clients working, not a burst */
-        if (spread_s > 0 && stdin_line(30)) {
+        if (spread_s > 0 && stdin_line(30, NULL)) {
             reset_counts();
             cpu0 = self_cpu();
             for (i = 0; i < ncpu; i++)
@@ -1010,9 +1191,19 @@ int main(int argc, char **argv)
             }
             report("spread-call", cpu0, tree0, now() - t_start);
         }
-        while (!stdin_line(0.2))
-            loop_once(0);
-        return errors || open_conns < conns ? 1 : 0;
+        {
+            char line[256] = "";
+            int failed = errors || open_conns < conns;
+
+            while (!stdin_line(0.2, line))
+                loop_once(0);
+            if (strncmp(line, "storm", 5) == 0) {
+                failed = storm_phase();
+                while (!stdin_line(0.2, NULL))
+                    loop_once(0);
+            }
+            return failed;
+        }
     }
 
     /* run: the measured phase */
