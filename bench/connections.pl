@@ -45,14 +45,16 @@ sub limits {
     my ($lo, $hi) = split ' ', sysctl('net.ipv4.ip_local_port_range');
     my $tasks = () = glob '/proc/[0-9]*/task/[0-9]*';
     my @l = (
-        ['kernel.pid_max', sysctl('kernel.pid_max'), 4 * $N + 2 * $SPARE + $tasks + 1000,
-         'every thread takes a pid'],
-        ['kernel.threads-max', sysctl('kernel.threads-max'), 4 * $N + $tasks + 1000, ''],
+        ['kernel.pid_max', sysctl('kernel.pid_max'), 2 * ($N + $SPARE) + $tasks + 1000,
+         'every thread takes a pid: two per child at most, and no more children than slots'],
+        ['kernel.threads-max', sysctl('kernel.threads-max'), 2 * ($N + $SPARE) + $tasks + 1000, ''],
         ['net.core.somaxconn', sysctl('net.core.somaxconn'), $backlog,
          'caps ListenBacklog: the storm waits there for children'],
         ['net.ipv4.tcp_max_syn_backlog', sysctl('net.ipv4.tcp_max_syn_backlog'), $backlog, ''],
-        ['net.ipv4.ip_local_port_range', $hi - $lo + 1, 2 * $N + 1000,
-         "ports from 127.0.0.1 to Redis: two per child (client side: $o{sources} source addresses)"],
+        ['net.ipv4.ip_local_port_range', $hi - $lo + 1, 4 * $N + 1000,
+         "ports from 127.0.0.1 to Redis: two per child, and in a storm the old generation's"
+         . " in TIME_WAIT (tcp_tw_reuse " . sysctl('net.ipv4.tcp_tw_reuse') . "; the clients:"
+         . " $o{sources} source addresses)"],
         ['fs.file-max', sysctl('fs.file-max'), 8 * $N + 10000, ''],
         ['fs.nr_open', sysctl('fs.nr_open'), 4 * $N + 1000, 'the most one process (Redis) may open'],
         ['ulimit -n (this command)', POSIX::sysconf(POSIX::_SC_OPEN_MAX()), 4 * $N + 1000, ''],
@@ -124,7 +126,20 @@ my $idle = instance();
 my $redis0 = redis_info();
 my $lg_cmd = join ' ', $stack->bin('loadgen'), 'hold', '--port', $h->port, '--conns', $N,
     '--sources', $o{sources}, '--spread-s', $o{'spread-s'}, '--storm-s', $o{'storm-s'},
-    '--quiet-errors', '--cpu', 'gateway=' . $h->pid, "2>>$tmp/loadgen.err";
+    '--cpu', 'gateway=' . $h->pid, "2>>$tmp/loadgen.err";
+# Why reconnections failed, from the load generator's lines: refused
+# handshakes by status, and where the others were lost (connecting, in
+# the handshake, open: a 1001 from a child of the old generation).
+sub retry_causes {
+    my ($err) = @_;
+    my %c;
+    $c{"handshake $1"}++ while $err =~ /handshake refused: HTTP\/1\.1 (\d+)/g;
+    my @state = qw(connecting tls handshake auth open done);
+    $c{"lost while $state[$1]" . ($2 ? ", close $2" : '')}++
+        while $err =~ /reconnection of \d+ lost \(state (\d), close (\d+)\)/g;
+    $c{"connect: $1"}++ while $err =~ /loadgen: connect: (.+)/g;
+    return \%c;
+}
 my $lg = open2(my $from, my $to, $lg_cmd);
 END { if ($lg) { local $?; kill 'TERM', $lg; waitpid($lg, 0) } }
 sub line {
@@ -165,7 +180,8 @@ my $gen0 = $h->restarts;
 my $ts = time;
 $h->graceful;
 $r{storm} = line('storm');
-$r{storm}{restart_read_s} = wait_until(sub { $h->restarts > $gen0 }, 60) ? undef : -1;
+wait_until(sub { $h->restarts > $gen0 }, 60);
+$r{storm_retry_causes} = retry_causes(slurp("$tmp/loadgen.err"));
 $r{after_storm_instance} = instance();
 $r{after_storm_redis} = redis_info();
 $r{status_after} = status_page();
@@ -210,6 +226,9 @@ my @t = ("Machine: $r{machine}; shared with other jobs.", '',
             $s->{all_answered_s}, $ms->($s->{p50_us}), $ms->($s->{p99_us})),
     sprintf("| Storm: retries (clients retrying, most by one) | %d (%d, %d) | none beyond one |",
             $s->{retries}, $s->{clients_retried}, $s->{max_retries}),
+    sprintf("| Storm: why reconnections failed | %s | |",
+            join('; ', map { "$_: $r{storm_retry_causes}{$_}" } sort keys %{ $r{storm_retry_causes} })
+            || 'none'),
     sprintf("| Kernel limits short (all others met) | %s | |",
             join('; ', map { "$_->{name} $_->{have} < $_->{need}" } grep { !$_->{met} } @$limits)
             || 'none'));
