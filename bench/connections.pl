@@ -17,15 +17,29 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use OSRFWS::BenchStack;
 use OSRFWS::Util qw(wait_until tempdir);
+$| = 1;
 
 my %o = (clients => 10000, 'storm-s' => 2, 'spread-s' => 10);
 GetOptions(\%o, 'clients=i', 'sources=i', 'storm-s=f', 'spread-s=f', 'out=s')
     or die "usage: bench/connections [--clients N] [--sources K] [--storm-s W] [--spread-s S] [--out DIR]\n";
 my $N = $o{clients};
+# Redis holds two bus connections per child and needs a descriptor for
+# each: where this command may not raise its open file limit that far (a
+# container without CAP_SYS_RESOURCE), Redis cuts its maxclients to the
+# limit less 32, and the clients measured are what fits, said so.
+my $fd_limit = POSIX::sysconf(POSIX::_SC_OPEN_MAX());
+my $fits = int(($fd_limit - 32 - 100) / 2);
+if ($fits < $N) {
+    print scalar(gmtime), " | the open file limit ($fd_limit, not raised further here) lets Redis"
+        . " hold the bus connections of $fits clients, not $N: measuring $fits\n";
+    $N = $fits;
+}
 # a source address per 5000 clients: well inside one address's ephemeral
 # ports towards the gateway's one port
 $o{sources} //= int(($N + 4999) / 5000);
-my $SPARE = 64;
+# the profile of README.websockets "Sizing" (osrf-websocket-setup --clients)
+my $SPARE = int($N / 100) > 64 ? int($N / 100) : 64;
+my $MAX = $N + int($N / 4) + $SPARE;
 my $backlog = $N < 65535 ? $N : 65535;
 my $out = $o{out} // "$FindBin::Bin/results";
 mkdir $out;
@@ -45,9 +59,9 @@ sub limits {
     my ($lo, $hi) = split ' ', sysctl('net.ipv4.ip_local_port_range');
     my $tasks = () = glob '/proc/[0-9]*/task/[0-9]*';
     my @l = (
-        ['kernel.pid_max', sysctl('kernel.pid_max'), 2 * ($N + $SPARE) + $tasks + 1000,
+        ['kernel.pid_max', sysctl('kernel.pid_max'), 2 * $MAX + $tasks + 1000,
          'every thread takes a pid: two per child at most, and no more children than slots'],
-        ['kernel.threads-max', sysctl('kernel.threads-max'), 2 * ($N + $SPARE) + $tasks + 1000, ''],
+        ['kernel.threads-max', sysctl('kernel.threads-max'), 2 * $MAX + $tasks + 1000, ''],
         ['net.core.somaxconn', sysctl('net.core.somaxconn'), $backlog,
          'caps ListenBacklog: the storm waits there for children'],
         ['net.ipv4.tcp_max_syn_backlog', sysctl('net.ipv4.tcp_max_syn_backlog'), $backlog, ''],
@@ -70,7 +84,7 @@ for my $l (@$limits) {
 }
 
 # --- the stack ------------------------------------------------------------------------
-my $stack = OSRFWS::BenchStack->new(maxclients => 4 * $N + 1000, workers => 2);
+my $stack = OSRFWS::BenchStack->new(maxclients => 2 * $MAX + 1000, workers => 2);
 my $redis = $stack->redis;
 my $status_conf = <<"CONF";
 ListenBacklog $backlog
@@ -80,7 +94,7 @@ ListenBacklog $backlog
 </Location>
 CONF
 my $t0 = time;
-my $h = $stack->apache(max_clients => $N + $SPARE, start_servers => $N + $SPARE,
+my $h = $stack->apache(max_clients => $MAX, start_servers => $N + $SPARE,
                        min_spare => $SPARE, max_spare => $N + $SPARE, conf => $status_conf);
 wait_until(sub { $h->children >= $N + $SPARE }, 900, 1)
     or die "only " . scalar($h->children) . " of " . ($N + $SPARE) . " children started\n";
@@ -149,7 +163,7 @@ sub line {
 }
 sub tell_lg { print $to "$_[0]\n"; $to->flush }
 
-my %r = (clients => $N, sources => $o{sources}, start_s => $start_s, limits => $limits,
+my %r = (clients => $N, clients_asked => $o{clients}, fd_limit => $fd_limit, sources => $o{sources}, start_s => $start_s, limits => $limits,
          idle_instance => $idle);
 $r{ready} = line('ready');
 die "only $r{ready}{open} of $N connections opened:\n" . slurp("$tmp/loadgen.err")
@@ -208,8 +222,10 @@ my ($o1, $rd, $rb) = ($r{open_instance}, $r{open_redis}, $r{redis_before});
 my $ms = sub { sprintf '%.2f', ($_[0] // 0) / 1000 };
 my @t = ("Machine: $r{machine}; shared with other jobs.", '',
     '| Measurement | Result | Target |', '|---|---|---|',
-    sprintf("| %d connections open (each made one call), from %d source addresses | %d open, set up in %.1f s | %d |",
-            $N, $o{sources}, $r{ready}{open}, $r{ready}{setup_seconds}, $N),
+    sprintf("| %d connections open (each made one call), from %d source addresses%s | %d open, set up in %.1f s | %d |",
+            $N, $o{sources}, $N < $o{clients} ? " (of $o{clients} asked: the open file limit $fd_limit caps Redis at "
+            . ($fd_limit - 32) . " clients, two per connection)" : '', $r{ready}{open},
+            $r{ready}{setup_seconds}, $o{clients}),
     sprintf("| Instance: PSS / RSS, total (per connection) | %.0f MB (%.0f kB) / %.0f MB (%.0f kB) | <= 200 kB PSS |",
             $o1->{pss_kb} / 1024, $o1->{pss_kb} / $N, $o1->{rss_kb} / 1024, $o1->{rss_kb} / $N),
     sprintf("| Instance: processes, tasks (threads) | %d, %d | |", $o1->{processes}, $o1->{tasks}),
