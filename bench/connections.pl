@@ -71,7 +71,8 @@ sub limits {
          . " $o{sources} source addresses)"],
         ['fs.file-max', sysctl('fs.file-max'), 8 * $N + 10000, ''],
         ['fs.nr_open', sysctl('fs.nr_open'), 4 * $N + 1000, 'the most one process (Redis) may open'],
-        ['ulimit -n (this command)', POSIX::sysconf(POSIX::_SC_OPEN_MAX()), 4 * $N + 1000, ''],
+        ['ulimit -n (this command)', POSIX::sysconf(POSIX::_SC_OPEN_MAX()), 2 * $MAX + 1032,
+         "Redis's maxclients and 32"],
     );
     return [ map { { name => $_->[0], have => $_->[1], need => $_->[2], why => $_->[3],
                      met => $_->[1] >= $_->[2] ? 1 : 0 } } @l ];
@@ -79,8 +80,10 @@ sub limits {
 my $limits = limits();
 for my $l (@$limits) {
     next if $l->{met};
-    say_ "limit: $l->{name} is $l->{have}, $N clients need $l->{need}"
-        . ($l->{name} =~ /^ulimit/ ? '' : " (sysctl -w $l->{name}=$l->{need})");
+    my $fix = $l->{name} =~ /^ulimit/ ? ''
+            : $l->{name} =~ /port_range/ ? " (a range of as many ports: sysctl -w $l->{name}='1024 65535')"
+            : " (sysctl -w $l->{name}=$l->{need})";
+    say_ "limit: $l->{name} is $l->{have}, $N clients need $l->{need}$fix";
 }
 
 # --- the stack ------------------------------------------------------------------------
