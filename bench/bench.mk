@@ -10,4 +10,5 @@ bench_osrf_bench_SOURCES = bench/osrf-bench.c
 bench_osrf_bench_CPPFLAGS = $(AM_CPPFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS)
 bench_osrf_bench_LDADD = $(HIREDIS_LIBS) $(JSONC_LIBS)
 bench_delayproxy_SOURCES = bench/delayproxy.c
-EXTRA_DIST += bench/run bench/bench.pl bench/plot.gp bench/results
+EXTRA_DIST += bench/run bench/bench.pl bench/plot.gp bench/results bench/connections \
+	bench/connections.pl
