@@ -159,9 +159,18 @@ sub retry_causes {
 }
 my $lg = open2(my $from, my $to, $lg_cmd);
 END { if ($lg) { local $?; kill 'TERM', $lg; waitpid($lg, 0) } }
+# What went wrong, before the instance and its logs go.
+sub why {
+    my @log = grep { !/AH00161/ } $h->log_problems;
+    my %count;
+    $count{ s/^\[[^]]*\] //r =~ s/\[pid \d+:tid \d+\] //r =~ s/\[client [^]]*\] //r }++ for @log;
+    my @top = grep { defined } (sort { $count{$b} <=> $count{$a} } keys %count)[0 .. 9];
+    my @lg = grep { defined } (split /\n/, slurp("$tmp/loadgen.err"))[-10 .. -1];
+    return join '', (map { "  $count{$_} x $_\n" } @top), "the load generator:\n", map { "  $_\n" } @lg;
+}
 sub line {
     my ($what) = @_;
-    my $l = <$from> // die "loadgen stopped before $what:\n" . slurp("$tmp/loadgen.err");
+    my $l = <$from> // die "loadgen stopped before $what; the gateway's log:\n" . why();
     return decode_json($l);
 }
 sub tell_lg { print $to "$_[0]\n"; $to->flush }
@@ -169,7 +178,7 @@ sub tell_lg { print $to "$_[0]\n"; $to->flush }
 my %r = (clients => $N, clients_asked => $o{clients}, fd_limit => $fd_limit, sources => $o{sources}, start_s => $start_s, limits => $limits,
          idle_instance => $idle);
 $r{ready} = line('ready');
-die "only $r{ready}{open} of $N connections opened:\n" . slurp("$tmp/loadgen.err")
+die "only $r{ready}{open} of $N connections opened; the gateway's log:\n" . why()
     if $r{ready}{open} != $N;
 say_ sprintf "%d connections open in %.1f s, each answered", $N, $r{ready}{setup_seconds};
 # idle: past the bus listener's first quiet BLPOP (5 s), as bench/run
