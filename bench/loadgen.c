@@ -20,7 +20,8 @@
  *         between starts): each connects, makes one call and closes;
  *         latency is from connect() to its reply (--keep-open: all stay
  *         open until the last has its reply, as after a restart);
- *   hold  C connections make one call each, stay open and idle; prints
+ *   hold  C connections make one call each (one refused is tried again a
+ *         second later, 3 times at most), stay open and idle; prints
  *         {"phase":"ready"} and waits for a line on stdin; then every one
  *         makes a call at once; prints the results; with --spread-s S,
  *         on the next line every one calls again, spread over S seconds;
@@ -85,6 +86,7 @@ struct conn {
     int storm_closed;           /* lost its connection in the storm */
     int storm_answered;         /* reconnected, and its call answered */
     int storm_attempts;         /* reconnections started */
+    int setup_attempts;         /* hold: connections started before "ready" */
     double closed_at, retry_at;
 };
 
@@ -111,7 +113,7 @@ static double t_start, t_end, deadline;
 /* the storm: its counts, and when the first close and last answer came */
 static int storming;
 static long storm_closes[3];    /* 1001, another code, no close frame */
-static long storm_answers, storm_retries;
+static long storm_answers, storm_retries, setup_retries;
 static double storm_first_close, storm_last_close, storm_last_answer;
 static double *upgrade_lat;     /* the storm's reconnections: start to 101 */
 static size_t nupgrade;
@@ -436,6 +438,7 @@ static void conn_close(conn *c, int failed)
         errors++;
         if (c->inflight)
             errors += c->inflight - 1;
+        c->retry_at = now() + 1.0;
     }
     if (c->state == ST_OPEN)
         open_conns--;
@@ -457,6 +460,35 @@ static void conn_close(conn *c, int failed)
     free(c->out);
     c->out = NULL;
     c->out_len = c->out_cap = 0;
+}
+
+/* hold: a connection refused while they open (a full instance's 503, a
+ * bus login that failed) is tried again a second later, up to 3 times,
+ * so that one refusal does not end a long run.  How many wait for their
+ * retry, or -1 once one has failed 3 times. */
+static void conn_start(conn *c);
+
+static int setup_retries_due(double t)
+{
+    int i, waiting = 0;
+
+    for (i = 0; i < conns; i++) {
+        conn *c = all[i];
+
+        if (c->state != ST_DONE || c->setup_attempts == 0)
+            continue;
+        if (c->setup_attempts >= 3)
+            return -1;
+        waiting++;
+        if (t >= c->retry_at) {
+            c->setup_attempts++;
+            closed_conns--;             /* the same connection, started again */
+            started_conns--;
+            setup_retries++;
+            conn_start(c);
+        }
+    }
+    return waiting;
 }
 
 /* --sources: the connection's source address, 127.0.0.1 + id % K; the
@@ -1129,18 +1161,21 @@ int main(int argc, char **argv)
         all[i]->planned = 1;
     t_start = now();
     {
-        int next = 0;
+        int next = 0, pending = 0;
 
-        while ((next < conns || total_inflight() > 0 || open_conns + closed_conns < conns)
-               && now() - t_start < 300) {
+        while ((next < conns || total_inflight() > 0 || open_conns + closed_conns < conns
+                || pending > 0) && now() - t_start < 300) {
             int connecting = started_conns - open_conns - closed_conns;
 
-            for (; next < conns && connecting < 256; next++, connecting++)
+            for (; next < conns && connecting < 256; next++, connecting++) {
+                all[next]->setup_attempts = mode == MODE_HOLD;
                 conn_start(all[next]);
+            }
             loop_once(20);
-            if (closed_conns > 0 && mode == MODE_HOLD)
+            if (mode == MODE_HOLD && (pending = setup_retries_due(now())) < 0)
                 break;
-            if (next == conns && total_inflight() == 0 && open_conns + closed_conns == conns)
+            if (next == conns && total_inflight() == 0 && open_conns + closed_conns == conns
+                && pending == 0)
                 break;
         }
     }
@@ -1153,8 +1188,8 @@ int main(int argc, char **argv)
     if (mode == MODE_HOLD) {
         double setup = now() - t_start;
 
-        printf("{\"phase\":\"ready\",\"open\":%d,\"setup_seconds\":%.2f,\"errors\":%ld}\n",
-               open_conns, setup, errors);
+        printf("{\"phase\":\"ready\",\"open\":%d,\"setup_seconds\":%.2f,\"errors\":%ld,"
+               "\"retries\":%ld}\n", open_conns, setup, errors, setup_retries);
         fflush(stdout);
         /* idle, answering pings, until told to go on */
         while (!stdin_line(0.2, NULL))
