@@ -4,8 +4,9 @@
  * reader's message, permessage-deflate's output, the connection's outbox,
  * the bridge's bus messages and client frames.
  *
- * One growth policy: the first allocation is WS_BUFFER_FIRST bytes (the
- * common OpenSRF message), then the capacity doubles as needed, never
+ * One growth policy: the first allocation is WS_BUFFER_FIRST bytes, sized
+ * for the common OpenSRF message rather than a large one since every idle
+ * connection keeps its buffers; then the capacity doubles as needed, never
  * past WS_BUFFER_MAX; a size that would overflow or pass it is refused.
  * One trim policy: an owner reuses its buffer from message to message
  * (ws_buffer_reset, no allocation on the common path) and the storage of

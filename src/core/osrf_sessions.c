@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_sessions.c - the stateful session cache (osrf_sessions.h): a
- * small array searched in order; a connection holds a few sessions at
- * most, so a table would cost more than it saves.
+ * small array searched in order, as a connection has a few stateful
+ * sessions open at a time.
  */
 #include <string.h>
 
