@@ -426,7 +426,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
 int osrf_disconnect_message(ws_buffer *bus, const osrf_identity *id,
                             const osrf_session *s)
 {
-    ws_buffer thread = { 0 };    /* once per session ended: not a hot path */
+    ws_buffer thread = { 0 };   /* once per session ended: not a hot path */
     osrf_span t;
     int rc;
 
@@ -439,7 +439,7 @@ int osrf_disconnect_message(ws_buffer *bus, const osrf_identity *id,
     start_envelope(id, s->worker, NULL, t, "", bus);
     ws_buffer_free(&thread);
     ws_buffer_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
-                  "\"type\":\"DISCONNECT\",\"ingress\":\"");
+                   "\"type\":\"DISCONNECT\",\"ingress\":\"");
     ws_buffer_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
     rc = ws_buffer_puts(bus, "\"}}]}");
     return rc;
