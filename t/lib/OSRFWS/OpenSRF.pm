@@ -53,6 +53,26 @@ sub _daemon {
 
 sub log { my ($self, $name) = @_; local $/; open my $f, '<', "$self->{dir}/$name.log" or return ''; <$f> }
 
+# How many requests for $method the service $service (opensrf.math or
+# opensrf.test) has started, on $thread only when given: a worker logs
+# each before it runs the method.
+sub requests_started {
+    my ($self, $service, $method, $thread) = @_;
+    my $on = defined $thread ? quotemeta $thread : '\S+';
+    return scalar(() = $self->log("svc-$service")
+                       =~ /request \Q$method\E on thread $on started$/mg);
+}
+
+# Waits until the service has started count (1) such requests: a request
+# sent is then in a worker's hands, not on its way.  True if it has, false
+# after timeout (10) seconds.
+sub wait_started {
+    my ($self, $service, $method, %o) = @_;
+    return wait_until(sub {
+        $self->requests_started($service, $method, $o{thread}) >= ($o{count} // 1)
+    }, $o{timeout} // 10);
+}
+
 sub stop {
     my ($self) = @_;
     for my $d (reverse @{ $self->{daemons} }) {
