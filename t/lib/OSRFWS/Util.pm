@@ -117,7 +117,11 @@ sub pid_alive {
     return 0 unless $pid;
     # a zombie child of ours counts as gone
     waitpid($pid, POSIX::WNOHANG());
-    return kill(0, $pid) ? 1 : 0;
+    return 0 unless kill(0, $pid);
+    # so does any zombie: it has exited, only its parent has not reaped it
+    # yet (init, for a daemon such as Redis or Apache, may take a second)
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    return (<$fh> // '') =~ /^\d+ \(.*\) Z / ? 0 : 1;
 }
 
 # TERM, then KILL after $timeout seconds.  Returns 1 once the process is gone.
