@@ -158,6 +158,7 @@ typedef struct {
 typedef struct {
     char address[OSRF_MAX_ADDRESS + 1];
     int outstanding;
+    int discarding;             /* its replies are DELeted, not counted */
     apr_time_t deadline;
     apr_time_t linger_until;
 } retired_address;
@@ -398,8 +399,9 @@ static void pending_done(const char *thread, int completed)
 }
 
 /* Keeps a finished connection's address watched, for SESSION_LINGER at
- * least if it had stateful sessions; 0 when there is no room. */
-static int retire(const char *address, int outstanding, int had_sessions)
+ * least if it had stateful sessions, and with its replies DELeted as they
+ * come if it was closed for them (discarding); 0 when there is no room. */
+static int retire(const char *address, int outstanding, int had_sessions, int discarding)
 {
     apr_time_t now = apr_time_now();
     retired_address *d;
@@ -409,6 +411,7 @@ static int retire(const char *address, int outstanding, int had_sessions)
     d = &bridge.retired[bridge.nretired++];
     strcpy(d->address, address);
     d->outstanding = outstanding;
+    d->discarding = discarding;
     d->deadline = now + apr_time_from_sec(bridge.set.max_request_wait);
     d->linger_until = had_sessions ? now + SESSION_LINGER : 0;
     return 1;
@@ -780,6 +783,46 @@ static void listener_bus_failed(redisReply *r)
     bridge.recv_bus = NULL;
 }
 
+static void listener_del(const char *key)
+{
+    redisReply *r;
+
+    if (bridge.recv_bus == NULL)
+        return;
+    r = osrf_bus_command(bridge.recv_bus, "DEL %s", key);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        listener_bus_failed(r);
+    else
+        freeReplyObject(r);
+}
+
+/* Whether key is the address of a connection closed for replies past its
+ * bound, open still or retired: whatever comes there is garbage. */
+static int discarding(const char *key)
+{
+    retired_address *d;
+    int yes;
+
+    apr_thread_mutex_lock(bridge.lock);
+    yes = (bridge.server && bridge.overflowed && strcmp(key, bridge.address) == 0)
+          || ((d = retired_find(key)) != NULL && d->discarding);
+    apr_thread_mutex_unlock(bridge.lock);
+    return yes;
+}
+
+/* A message popped from key.  Garbage is not read, and whatever else
+ * waits there is DELeted at once, one command however much it holds:
+ * popped one large reply at a time, it would sit in Redis (with the
+ * services adding more) for as long as the drain takes. */
+static void take_reply(const char *key, const char *raw, size_t len,
+                       osrf_buf *frame, server_rec *s)
+{
+    if (!discarding(key))
+        handle_reply(key, raw, len, frame, s);
+    if (discarding(key))
+        listener_del(key);
+}
+
 /* DELs the retired addresses whose replies are all in, or that waited
  * longer than the max request wait. */
 static void forget_finished(server_rec *s)
@@ -792,11 +835,13 @@ static void forget_finished(server_rec *s)
     for (i = 0; i < bridge.nretired;) {
         retired_address *d = &bridge.retired[i];
 
-        if (!osrf_address_done(d->outstanding, now, d->deadline, d->linger_until)) {
+        /* a discarding address's replies went uncounted: it waits them out */
+        if (!osrf_address_done(d->discarding ? 1 : d->outstanding, now, d->deadline,
+                               d->linger_until)) {
             i++;
             continue;
         }
-        if (d->outstanding > 0)
+        if (d->outstanding > 0 && !d->discarding)
             BLOG(s, OSRF_LOG_INFO, NULL,
                  "OSRFWS02012: %d replies to %s never came; deleting it",
                  d->outstanding, d->address);
@@ -804,14 +849,8 @@ static void forget_finished(server_rec *s)
         *d = bridge.retired[--bridge.nretired];
     }
     apr_thread_mutex_unlock(bridge.lock);
-    for (i = 0; i < n && bridge.recv_bus; i++) {
-        redisReply *r = osrf_bus_command(bridge.recv_bus, "DEL %s", done[i]);
-
-        if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            listener_bus_failed(r);
-        else
-            freeReplyObject(r);
-    }
+    for (i = 0; i < n; i++)
+        listener_del(done[i]);
 }
 
 /* Answers each of the threads with a gateway STATUS (lock held: deliver
@@ -957,8 +996,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
             large = r->element[1]->len >= TRIM_AFTER;
-            handle_reply(r->element[0]->str, r->element[1]->str,
-                         r->element[1]->len, &frame, s);
+            take_reply(r->element[0]->str, r->element[1]->str,
+                       r->element[1]->len, &frame, s);
             osrf_buf_reset(&frame);
         } else {
             apr_thread_mutex_lock(bridge.lock);
@@ -1261,7 +1300,8 @@ static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *ser
     outstanding = bridge.in_flight + bridge.abandoned;
     sessions = bridge.sessions.count;
     retired = (outstanding > 0 || sessions > 0)
-              && retire(bridge.address, outstanding + watched, sessions > 0);
+              && retire(bridge.address, outstanding + watched, sessions > 0,
+                        bridge.overflowed);
     apr_thread_mutex_unlock(bridge.lock);
     if (watched)
         wake_listener(s);
