@@ -133,7 +133,6 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define SESSION_LINGER     apr_time_from_sec(10)
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
-#define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 /* how long the connection thread waits for the bus */
 #define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
 #define MAX_INGRESS        64
@@ -219,9 +218,9 @@ typedef struct {
     int watching;
 
     /* connection thread only */
-    osrf_buf bus_msg;
-    osrf_buf activity;
-    osrf_buf reply;
+    ws_buffer bus_msg;
+    ws_buffer activity;
+    ws_buffer reply;
 
     /* Last, after every field touched on each request: a page of this
      * struct is a page of each child's own memory once written, and these
@@ -687,7 +686,7 @@ static int child_stopping(void)
 
 /* A reply for the current connection: cache sessions, count the
  * requests it ends, send it on.  Lock held. */
-static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_rec *s)
+static void reply_to_client(const osrf_outbound *out, ws_buffer *frame, server_rec *s)
 {
     const WebSocketServer *server;
 
@@ -730,7 +729,7 @@ static void wake_token_popped(const char *key)
  * a retired address; anything else is a late reply to a deleted address,
  * dropped (popping it is what keeps that key from lingering). */
 static void handle_reply(const char *key, const char *raw, size_t len,
-                         osrf_buf *frame, server_rec *s)
+                         ws_buffer *frame, server_rec *s)
 {
     osrf_outbound out;
     retired_address *d;
@@ -815,7 +814,7 @@ static int discarding(const char *key)
  * popped one large reply at a time, it would sit in Redis (with the
  * services adding more) for as long as the drain takes. */
 static void take_reply(const char *key, const char *raw, size_t len,
-                       osrf_buf *frame, server_rec *s)
+                       ws_buffer *frame, server_rec *s)
 {
     if (!discarding(key))
         handle_reply(key, raw, len, frame, s);
@@ -857,7 +856,7 @@ static void forget_finished(server_rec *s)
  * drops it around each send, so they are a copy, not bridge.pending). */
 static void answer_threads(const pending_thread *threads, int n, int code,
                            const char *lognum, const char *text,
-                           osrf_buf *frame, server_rec *s)
+                           ws_buffer *frame, server_rec *s)
 {
     unsigned long gen = bridge.generation;
     int i;
@@ -870,12 +869,12 @@ static void answer_threads(const pending_thread *threads, int n, int code,
         if (osrf_status_frame(frame, threads[i].thread, threads[i].trace, code, text) == 0)
             deliver(gen, frame->data, frame->len, s);
     }
-    osrf_buf_reset(frame);
+    ws_buffer_reset(frame);
 }
 
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
-static void fail_pending(osrf_buf *frame, server_rec *s)
+static void fail_pending(ws_buffer *frame, server_rec *s)
 {
     /* static, as in expire_pending */
     static pending_thread lost[MAX_IN_FLIGHT];
@@ -897,7 +896,7 @@ static void fail_pending(osrf_buf *frame, server_rec *s)
  * service or the router died) gets a STATUS 408 instead of silence; its
  * cached worker is forgotten, and a reply that still comes is counted off
  * the abandoned requests. */
-static void expire_pending(osrf_buf *frame, server_rec *s)
+static void expire_pending(ws_buffer *frame, server_rec *s)
 {
     /* The listener's alone.  Static, not on its stack: 45 kB there would
      * put the frames of the calls below 11 pages deeper, one more page
@@ -960,7 +959,7 @@ static void listener_back(void)
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     server_rec *s = data;
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     char keys[1 + MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
     const char *argv[1 + (1 + MAX_RETIRED) + 1];     /* BLPOP, keys, timeout */
     char timeout[16];
@@ -969,7 +968,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
     argv[0] = "BLPOP";
     snprintf(timeout, sizeof(timeout), "%d", bridge.set.idle_check_interval);
     for (;;) {
-        int i, nkeys = watched_keys(keys), large = 0;
+        int i, nkeys = watched_keys(keys);
+        size_t got = 0;
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
@@ -995,10 +995,10 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-            large = r->element[1]->len >= TRIM_AFTER;
+            got = r->element[1]->len;
             take_reply(r->element[0]->str, r->element[1]->str,
                        r->element[1]->len, &frame, s);
-            osrf_buf_reset(&frame);
+            ws_buffer_reset(&frame);
         } else {
             apr_thread_mutex_lock(bridge.lock);
             check_idle();
@@ -1009,8 +1009,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             malloc_trim(0);
         }
         freeReplyObject(r);
-        if (large)      /* the reply and its frame are freed: give them back */
-            malloc_trim(0);
+        ws_buffer_give_back(got);  /* the reply and its frame are freed */
         expire_pending(&frame, s);
         forget_finished(s);
     }
@@ -1135,7 +1134,7 @@ static void log_activity(request_rec *r, const char *xid, int refused)
         BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "%s%.*s", head, (int)(nl - line), line);
         line = nl + 1;
     }
-    osrf_buf_reset(&bridge.activity);
+    ws_buffer_reset(&bridge.activity);
 }
 
 /* Refuses the frame just read: its requests are logged as refused. */
@@ -1150,7 +1149,7 @@ static void send_status(const WebSocketServer *server, const osrf_inbound *in,
     if (osrf_status_frame(&bridge.reply, in->thread, in->trace, code, text) == 0)
         server->send(server, MESSAGE_TYPE_TEXT,
                      (const unsigned char *)bridge.reply.data, bridge.reply.len);
-    osrf_buf_reset(&bridge.reply);
+    ws_buffer_reset(&bridge.reply);
 }
 
 /* The client's address: behind a trusted proxy, the last X-Forwarded-For
@@ -1225,10 +1224,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         note_gauges();
         apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
-        osrf_buf_reset(&bridge.bus_msg);
+        ws_buffer_reset(&bridge.bus_msg);
         return 0;
     }
-    osrf_buf_reset(&bridge.bus_msg);
+    ws_buffer_reset(&bridge.bus_msg);
     log_activity(r, in.xid, 0);
 
     apr_thread_mutex_lock(bridge.lock);
@@ -1260,7 +1259,7 @@ static void end_sessions(server_rec *s)
             BLOG(s, OSRF_LOG_DEBUG, NULL, "OSRFWS02031: thread %s: its session ends "
                  "with the connection; DISCONNECT sent to %s", e->thread, e->worker);
     }
-    osrf_buf_reset(&bridge.bus_msg);
+    ws_buffer_reset(&bridge.bus_msg);
     apr_thread_mutex_lock(bridge.lock);
     bridge.sessions.count = 0;
     note_gauges();
