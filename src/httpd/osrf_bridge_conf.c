@@ -64,17 +64,15 @@ static int *number_field(bridge_settings *set, const number_setting *num)
 
 /* --- per server ------------------------------------------------------------ */
 
+/* No directive given (also a server's when the bridge is no module). */
+static const bridge_settings unset = {
+    NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL, NULL
+};
+
 void *osrf_bridge_create_server_config(apr_pool_t *p, server_rec *s)
 {
-    bridge_settings *conf = apr_pcalloc(p, sizeof(*conf));
-
     (void)s;
-    conf->idle_timeout = UNSET;
-    conf->idle_check_interval = UNSET;
-    conf->max_request_wait = UNSET;
-    conf->max_sessions = UNSET;
-    conf->max_in_flight = UNSET;
-    return conf;
+    return apr_pmemdup(p, &unset, sizeof(unset));
 }
 
 #define MERGE(field) (add->field != UNSET ? add->field : base->field)
@@ -130,12 +128,8 @@ static int env_number(const number_setting *num, int *out, char *why, size_t n)
  * (its module record then has no configuration slot). */
 static const bridge_settings *directives(server_rec *s)
 {
-    static const bridge_settings none = {
-        NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL, NULL
-    };
-
     if (osrf_ws_bridge_module.module_index < 0)
-        return &none;
+        return &unset;
     return ap_get_module_config(s->module_config, &osrf_ws_bridge_module);
 }
 
