@@ -14,8 +14,9 @@
  * no directive reaches it, the environment and the defaults apply, and its
  * init function makes the start checks (osrf_bridge_plugin_check).
  *
- * Parent (configuration) and connection thread only; nothing here is
- * shared with the listener.
+ * These functions run in the parent (the configuration and the start
+ * checks) and on a child's connection thread (osrf_bridge_settings, on
+ * each connection); they keep no state of their own.
  */
 #ifndef OSRF_BRIDGE_CONF_H
 #define OSRF_BRIDGE_CONF_H

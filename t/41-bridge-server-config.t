@@ -121,7 +121,7 @@ sub refused_under {
     my ($name, %opt) = @_;
     my $httpd = eval { OSRFWS::Apache->new(%opt) };
     ok !$httpd, "$name: Apache does not start";
-    like $@, qr/OSRFWS02020: the OpenSRF bridge serves one connection per process, and the \w+ MPM runs \d+ threads in each: load the prefork MPM instead/,
+    like $@, qr/OSRFWS02020: the OpenSRF bridge serves one connection per process, and the \w+ MPM loaded is threaded: load the prefork MPM instead/,
         "$name: the message tells to use prefork";
 }
 

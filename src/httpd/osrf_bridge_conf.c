@@ -157,19 +157,22 @@ int osrf_bridge_settings(server_rec *s, bridge_settings *out, char *why, size_t 
 /* --- the start checks ------------------------------------------------------ */
 
 /* One connection per process is the design (one bridge per child, its
- * state the child's): an MPM with threads would give a child many. */
+ * state the child's, its exit prefork's): any MPM with threads is
+ * refused, as the module refuses it. */
 static int check_mpm(char *why, size_t n)
 {
     int threaded = AP_MPMQ_NOT_SUPPORTED, threads = 1;
 
-    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS
-        || threaded == AP_MPMQ_NOT_SUPPORTED
-        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads <= 1)
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
+        threaded = AP_MPMQ_NOT_SUPPORTED;
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
+        threads = 1;
+    if (threaded == AP_MPMQ_NOT_SUPPORTED && threads <= 1)
         return 0;
     snprintf(why, n, "OSRFWS02020: the OpenSRF bridge serves one connection per "
-             "process, and the %s MPM runs %d threads in each: load the prefork MPM "
+             "process, and the %s MPM loaded is threaded: load the prefork MPM "
              "instead (LoadModule mpm_prefork_module; on Debian, a2dismod mpm_%s "
-             "and a2enmod mpm_prefork)", ap_show_mpm(), threads, ap_show_mpm());
+             "and a2enmod mpm_prefork)", ap_show_mpm(), ap_show_mpm());
     return -1;
 }
 
