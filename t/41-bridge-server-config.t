@@ -16,7 +16,8 @@ use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(free_port tempdir builddir srcdir);
 
 my $vport = free_port();
-my $gw = OSRFWS::Gateway->new(apache => {
+# An empty variable is as good as none (envvars files leave some so).
+my $gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME => '' }, apache => {
     max_clients => 1, start_servers => 1, min_spare => 1, max_spare => 1,
     conf => "OSRFWebSocketMaxSessions 2\n"
           . "OSRFWebSocketIngress main-ingress\n"
@@ -27,6 +28,7 @@ my $gw = OSRFWS::Gateway->new(apache => {
           . "    OSRFWebSocketIngress vhost-ingress\n"
           . "</VirtualHost>\n" });
 my $port = $gw->httpd->port;
+ok $gw, 'an empty OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME: its default, the start goes on';
 
 # CONNECTs until one is refused: how many stateful sessions were allowed.
 sub sessions_allowed {
