@@ -110,6 +110,7 @@
 #include "apr_thread_proc.h"
 
 #include "osrf_bridge.h"
+#include "osrf_bridge_conf.h"
 #include "osrf_bus.h"
 #include "osrf_config.h"
 #include "osrf_log.h"
@@ -117,14 +118,11 @@
 #include "ws_codec.h"
 #include "ws_admit.h"
 #include "ws_metrics.h"
-#include "ws_number.h"
 #include "ws_reserve.h"
 #include "ws_status.h"
 
 module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 
-#define MAX_SESSIONS       64
-#define MAX_IN_FLIGHT      256
 #define MAX_RETIRED        8
 /* How long an address stays watched after its connection sent DISCONNECT
  * to its stateful sessions' workers: a worker whose keepalive ran out as
@@ -135,7 +133,6 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
 /* how long the connection thread waits for the bus */
 #define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
-#define MAX_INGRESS        64
 /* in_server's flag: the child is exiting (the rest counts calls) */
 #define EXITING            0x80000000u
 /* How long the child's exit waits for the listener's call into the
@@ -161,25 +158,6 @@ typedef struct {
     apr_time_t deadline;
     apr_time_t linger_until;
 } retired_address;
-
-/* Settings: an OSRFWebSocket* directive, else the environment variable
- * the original gateway read, else its default (docs/PROTOCOL.md section 7). */
-typedef struct {
-    const char *config_file;
-    const char *config_context;
-    int idle_timeout;
-    int idle_check_interval;
-    int max_request_wait;
-    int max_sessions;
-    int max_in_flight;
-    apr_array_header_t *trusted_proxies;    /* of const char *; may be NULL */
-    const char *ingress;
-} bridge_settings;
-
-/* What the directives set (UNSET: not given). */
-#define UNSET -1
-#define NO_DIRECTIVES { NULL, NULL, UNSET, UNSET, UNSET, UNSET, UNSET, NULL, NULL }
-static bridge_settings directives = NO_DIRECTIVES;
 
 typedef struct {
     int loaded;
@@ -294,48 +272,16 @@ static void note_gauges(void)
     ws_metric_set(bridge.metrics, WS_M_SESSIONS, (uint64_t)bridge.sessions.count);
 }
 
-static int env_int(const char *name, int fallback)
-{
-    const char *v = getenv(name);
-    int n = v ? atoi(v) : 0;
-
-    return n > 0 ? n : fallback;
-}
-
-static const char *env_str(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-
-    return v && *v ? v : fallback;
-}
-
-#define PICK(field, env) (directives.field != UNSET ? directives.field : (env))
-
-static void read_settings(bridge_settings *set)
-{
-    set->config_file = directives.config_file ? directives.config_file
-        : env_str("OSRF_WEBSOCKET_CONFIG_FILE", "/openils/conf/opensrf_core.xml");
-    set->config_context = directives.config_context ? directives.config_context
-        : env_str("OSRF_WEBSOCKET_CONFIG_CTXT", "gateway");
-    set->idle_timeout = PICK(idle_timeout, env_int("OSRF_WEBSOCKET_IDLE_TIMEOUT", 120));
-    set->idle_check_interval = PICK(idle_check_interval,
-                                    env_int("OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL", 5));
-    set->max_request_wait = PICK(max_request_wait,
-                                 env_int("OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME", 600));
-    set->max_sessions = PICK(max_sessions, MAX_SESSIONS);
-    set->max_in_flight = PICK(max_in_flight, MAX_IN_FLIGHT);
-    set->trusted_proxies = directives.trusted_proxies;
-    set->ingress = directives.ingress ? directives.ingress : OSRF_INGRESS;
-}
-
-/* Reads the settings and opensrf_core.xml; NULL, or why not. */
-static const char *load_config(apr_pool_t *p)
+/* Reads the settings (server s's: the instance's, until each connection
+ * takes its own server's) and opensrf_core.xml; NULL, or why not. */
+static const char *load_config(server_rec *s, apr_pool_t *p)
 {
     char err[512];
 
     if (bridge.loaded)
         return NULL;
-    read_settings(&bridge.set);
+    if (osrf_bridge_settings(s, &bridge.set, err, sizeof(err)) < 0)
+        return apr_pstrdup(p, err);
     if (osrf_config_read(bridge.set.config_file, bridge.set.config_context,
                          &bridge.cfg, err, sizeof(err)) < 0)
         return apr_pstrdup(p, err);
@@ -565,7 +511,7 @@ static int bus_ping(redisContext *c, struct timeval tv, char *why, size_t n)
 static int osrf_ws_bus_ready(request_rec *r, apr_interval_time_t timeout, const char **why)
 {
     struct timeval tv = { (time_t)apr_time_sec(timeout), (suseconds_t)apr_time_usec(timeout) };
-    const char *err = load_config(r->pool);
+    const char *err = load_config(r->server, r->pool);
     char reason[256];
     redisContext *c;
     int ok;
@@ -1088,8 +1034,12 @@ static const char *client_ip(request_rec *r, char out[WS_ADDR_MAX + 1]);
 static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
 {
     request_rec *r = server->request(server);
-    const char *why = load_config(r->pool);
+    const char *why = load_config(r->server, r->pool);
+    bridge_settings set;
+    char err[512];
 
+    if (why == NULL && osrf_bridge_settings(r->server, &set, err, sizeof(err)) < 0)
+        why = err;
     if (why) {
         BLOG(r->server, OSRF_LOG_ERROR, NULL, "OSRFWS02007: %s", why);
         return NULL;
@@ -1101,6 +1051,8 @@ static void *CALLBACK bridge_on_connect(const WebSocketServer *server)
         return NULL;
 
     apr_thread_mutex_lock(bridge.lock);
+    bridge.set = set;       /* its server's: a virtual host's own directives */
+    bridge.sessions.max = set.max_sessions;
     if (bridge.next_address[0] == '\0')
         new_address(bridge.next_address);
     strcpy(bridge.address, bridge.next_address);
@@ -1334,9 +1286,11 @@ static WebSocketPlugin bridge_plugin = {
 
 extern EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void);
 
+/* Under mod_websocket alone no hook of the bridge's checks the start:
+ * this does, and no plugin refuses it. */
 EXPORT WebSocketPlugin *CALLBACK osrf_websocket_init(void)
 {
-    return &bridge_plugin;
+    return osrf_bridge_plugin_check() ? &bridge_plugin : NULL;
 }
 
 /* The child is exiting (the order is in the thread comment at the top):
@@ -1386,105 +1340,11 @@ static int bridge_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     (void)ptemp;
-    if ((why = load_config(pconf)) != NULL) {
+    if ((why = load_config(s, pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "OSRFWS02011: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, NULL, free_config, apr_pool_cleanup_null);
-    return OK;
-}
-
-static const char *set_string(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char **field = (const char **)((char *)&directives
-                                         + (size_t)cmd->info);
-    (void)dconf;
-    *field = arg;
-    return NULL;
-}
-
-static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    int *field = (int *)((char *)&directives + (size_t)cmd->info);
-    int limit = cmd->info == (void *)APR_OFFSETOF(bridge_settings, max_sessions)
-                ? MAX_SESSIONS
-                : cmd->info == (void *)APR_OFFSETOF(bridge_settings, max_in_flight)
-                ? MAX_IN_FLIGHT : 1000000;
-    int64_t v;
-
-    (void)dconf;
-    if (!ws_parse_number(arg, WS_NUMBER_PLAIN, 1, limit, &v))
-        return apr_psprintf(cmd->pool, "%s: %s is not a number from 1 to %d",
-                            cmd->cmd->name, arg, limit);
-    *field = (int)v;
-    return NULL;
-}
-
-/* The ingress goes into the bus message's JSON as it is: a name, as
- * OpenSRF's are, so it needs no escaping. */
-static const char *set_ingress(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    size_t n = strlen(arg);
-
-    (void)dconf;
-    if (n == 0 || n > MAX_INGRESS
-        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                       "0123456789-_.:/") != n)
-        return apr_psprintf(cmd->pool, "%s: %s is not 1 to %d letters, digits or -_.:/",
-                            cmd->cmd->name, arg, MAX_INGRESS);
-    directives.ingress = arg;
-    return NULL;
-}
-
-static const char *add_proxy(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    APR_OPTIONAL_FN_TYPE(osrf_ws_trust_proxy) *module_trusts
-        = APR_RETRIEVE_OPTIONAL_FN(osrf_ws_trust_proxy);
-
-    (void)dconf;
-    if (module_trusts)      /* the module's per-client limit reads the same */
-        module_trusts(cmd, arg);
-    if (directives.trusted_proxies == NULL)
-        directives.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(const char *));
-    *(const char **)apr_array_push(directives.trusted_proxies) = arg;
-    return NULL;
-}
-
-#define FIELD(f) (void *)APR_OFFSETOF(bridge_settings, f)
-
-static const command_rec bridge_commands[] = {
-    AP_INIT_TAKE1("OSRFWebSocketConfigFile", set_string, FIELD(config_file), RSRC_CONF,
-                  "opensrf_core.xml (OSRF_WEBSOCKET_CONFIG_FILE)"),
-    AP_INIT_TAKE1("OSRFWebSocketConfigContext", set_string, FIELD(config_context),
-                  RSRC_CONF, "its section for the gateway (OSRF_WEBSOCKET_CONFIG_CTXT)"),
-    AP_INIT_TAKE1("OSRFWebSocketIdleTimeout", set_number, FIELD(idle_timeout), RSRC_CONF,
-                  "seconds (OSRF_WEBSOCKET_IDLE_TIMEOUT)"),
-    AP_INIT_TAKE1("OSRFWebSocketIdleCheckInterval", set_number,
-                  FIELD(idle_check_interval), RSRC_CONF,
-                  "seconds (OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL)"),
-    AP_INIT_TAKE1("OSRFWebSocketMaxRequestWaitTime", set_number,
-                  FIELD(max_request_wait), RSRC_CONF,
-                  "seconds (OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME)"),
-    AP_INIT_TAKE1("OSRFWebSocketMaxSessions", set_number, FIELD(max_sessions), RSRC_CONF,
-                  "stateful sessions cached per connection"),
-    AP_INIT_TAKE1("OSRFWebSocketMaxInFlight", set_number, FIELD(max_in_flight), RSRC_CONF,
-                  "requests in flight per connection"),
-    AP_INIT_ITERATE("OSRFWebSocketTrustedProxies", add_proxy, NULL, RSRC_CONF,
-                    "proxies whose X-Forwarded-For names the client"),
-    AP_INIT_TAKE1("OSRFWebSocketIngress", set_ingress, NULL, RSRC_CONF,
-                  "the ingress stamped on every message (" OSRF_INGRESS ")"),
-    { NULL, { NULL }, NULL, 0, 0, NULL }
-};
-
-/* Configuration is read again on every restart: start from nothing. */
-static int bridge_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
-{
-    static const bridge_settings unset = NO_DIRECTIVES;
-
-    (void)pconf;
-    (void)plog;
-    (void)ptemp;
-    directives = unset;
     return OK;
 }
 
@@ -1500,15 +1360,16 @@ static void bridge_register_hooks(apr_pool_t *p)
 {
     (void)p;
     APR_REGISTER_OPTIONAL_FN(osrf_ws_bus_ready);
-    ap_hook_pre_config(bridge_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(osrf_bridge_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(bridge_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(bridge_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(osrf_ws_bridge) = {
     STANDARD20_MODULE_STUFF,
-    NULL, NULL, NULL, NULL,
-    bridge_commands,
+    NULL, NULL,
+    osrf_bridge_create_server_config, osrf_bridge_merge_server_config,
+    osrf_bridge_commands,
     bridge_register_hooks,
     AP_MODULE_FLAG_NONE
 };

@@ -12,7 +12,8 @@ use OSRFWS::Util qw(free_port wait_for_port wait_until tempdir
 # env => { VAR => value }, max_clients, start_servers, ping_interval,
 # max_message, log_level, docroot, httpd_conf => another main
 # configuration file in place of conf/httpd.conf (same variables),
-# stop_timeout (seconds the parent has to stop before KILL: 15).
+# stop_timeout (seconds the parent has to stop before KILL: 15),
+# configure_only => 1 (not started: for config_test).
 sub new {
     my ($class, %opt) = @_;
     my $self = OSRFWS::Util::stop_object_at_exit(bless { opt => \%opt }, $class);
@@ -24,8 +25,23 @@ sub new {
     $self->_copy_docroot($opt{docroot} // abs_path(srcdir()) . '/t/www');
     $self->_write_conf($opt{conf} // '');
     $self->_make_cert if $opt{tls};
-    $self->start;
+    $self->start unless $opt{configure_only};
     return $self;
+}
+
+# httpd -t (what apachectl -t runs) on an instance made with
+# configure_only: whether it passed, and what httpd printed.
+sub config_test {
+    my ($self) = @_;
+    my $out = "$self->{dir}/logs/config_test.out";
+    open my $saved_out, '>&', \*STDOUT or die $!;
+    open my $saved_err, '>&', \*STDERR or die $!;
+    open STDOUT, '>', $out or die $!;
+    open STDERR, '>&', \*STDOUT or die $!;
+    my $rc = $self->_httpd('-t');
+    open STDOUT, '>&', $saved_out or die $!;
+    open STDERR, '>&', $saved_err or die $!;
+    return ($rc == 0, _slurp($out));
 }
 
 sub dir      { $_[0]{dir} }
