@@ -4,8 +4,9 @@
 # no httpd and no hiredis header directory.
 noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
-	include/osrf_config.h include/osrf_log.h src/core/osrf_json.c \
-	src/core/osrf_translate.c src/core/osrf_config.c src/core/osrf_log.c
+	include/osrf_config.h include/osrf_log.h include/osrf_flight.h \
+	src/core/osrf_json.c src/core/osrf_translate.c src/core/osrf_config.c \
+	src/core/osrf_log.c src/core/osrf_flight.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(XML_CFLAGS)
 libosrfcore_la_LIBADD = libwscodec.la $(JSONC_LIBS) $(XML_LIBS)
 
@@ -16,3 +17,7 @@ t_unit_osrf_core_test_LDADD = libosrfcore.la
 check_PROGRAMS += t/unit/osrf_log_test
 t_unit_osrf_log_test_SOURCES = t/unit/osrf_log_test.c t/unit/tap.h
 t_unit_osrf_log_test_LDADD = libosrfcore.la
+
+check_PROGRAMS += t/unit/osrf_flight_test
+t_unit_osrf_flight_test_SOURCES = t/unit/osrf_flight_test.c t/unit/tap.h
+t_unit_osrf_flight_test_LDADD = libosrfcore.la
