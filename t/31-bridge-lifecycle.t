@@ -10,7 +10,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
-use OSRFWS::Util qw(wait_until pid_alive);
+use OSRFWS::Util qw(wait_until pid_alive http_get);
 
 # A short idle timeout for the first blocks; the bus outages below get a
 # gateway of their own with the default one, since a Redis restart on a
@@ -64,8 +64,20 @@ sub served {
 }
 push @problems, $gw->httpd->log_problems;
 undef $gw;
-$gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 });
+$gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 },
+                           apache => { conf => <<'CONF' });
+<Location /osrf-ws-status>
+    Require all granted
+    SetHandler osrf-websocket-status
+</Location>
+CONF
 $port = $gw->httpd->port;
+
+# Whether the gateway has no WebSocket open (every on_disconnect returned).
+sub none_open {
+    my $json = (http_get($port, '/osrf-ws-status'))[2] // '';
+    return $json =~ /"connections_open":0[,}]/;
+}
 {
     # Redis restarted mid-session: the lost request gets an error or its
     # answer in bounded time; the connection recovers
@@ -112,16 +124,18 @@ $port = $gw->httpd->port;
         'after Redis resumes, calls work again on the same connection';
 
     # the request answered with 503 is still answered by the service once
-    # Redis resumes; that late reply must not leave the closed connection's
-    # address behind in Redis
+    # Redis resumes, after its connection ended; that late reply must not
+    # leave the closed connection's address behind in Redis
     $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
     ok wait_until(sub { served($t, 'taken') }, 10), 'a second request in flight';
     $gw->redis->freeze;
     $r = $c->collect($t, 20);
-    $gw->redis->thaw;
     is $r->{status}, 503, 'a second request stuck behind a frozen Redis gets its 503';
     close $c->ws->{sock};
+    my $ended = wait_until(\&none_open, 30);
+    $gw->redis->thaw;
+    ok $ended, 'the connection ends while Redis is still frozen';
     # the late reply is on the bus before the check, which so cannot pass
     # at an empty moment before it came
     ok wait_until(sub { served($t, 'answered') }, 20), 'the service answers it late';
