@@ -21,11 +21,11 @@ my $gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_TIMEOUT => 3,
 my $port = $gw->httpd->port;
 my @problems;
 
-# Whether the test service has logged "thread T: ... $what" (taken: a
-# worker serves the request; answered: its last reply is on the bus).
+# Whether the test service has logged "request M on thread T $what"
+# (started: a worker serves it; answered: its last reply is on the bus).
 sub served {
     my ($t, $what) = @_;
-    return $gw->osrf->log('svc-opensrf.test') =~ /thread \Q$t\E: \S+ $what/;
+    return $gw->osrf->log('svc-opensrf.test') =~ /on thread \Q$t\E $what$/m;
 }
 
 {
@@ -49,7 +49,7 @@ sub served {
     my $c = OSRFWS::OsrfClient->new(port => $port);
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    ok wait_until(sub { served($t, 'taken') }, 10), 'a request in flight';
+    ok wait_until(sub { served($t, 'started') }, 10), 'a request in flight';
     $gw->httpd->graceful;
     my $r = $c->collect($t, 10);
     is_deeply $r->{results}, ['slept'], 'graceful restart: the reply in flight arrives';
@@ -100,7 +100,7 @@ sub none_open {
     my $c = OSRFWS::OsrfClient->new(port => $port);
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [3]);
-    ok wait_until(sub { served($t, 'taken') }, 10), 'a request in flight';
+    ok wait_until(sub { served($t, 'started') }, 10), 'a request in flight';
     $gw->redis->restart;
     my $t0 = time;
     my $r = $c->collect($t, 15);
@@ -128,7 +128,7 @@ sub none_open {
     # leave the closed connection's address behind in Redis
     $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    ok wait_until(sub { served($t, 'taken') }, 10), 'a second request in flight';
+    ok wait_until(sub { served($t, 'started') }, 10), 'a second request in flight';
     $gw->redis->freeze;
     $r = $c->collect($t, 20);
     is $r->{status}, 503, 'a second request stuck behind a frozen Redis gets its 503';
@@ -148,7 +148,7 @@ sub none_open {
     my $c = OSRFWS::OsrfClient->new(port => $port);
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'stream', [2000]);
-    ok wait_until(sub { served($t, 'taken') }, 10), 'a stream in flight';
+    ok wait_until(sub { served($t, 'started') }, 10), 'a stream in flight';
     close $c->ws->{sock};
     ok wait_until(sub { served($t, 'answered') }, 20), 'its last reply is on the bus';
     ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 20),

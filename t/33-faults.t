@@ -55,11 +55,11 @@ sub children_of {
     return @kids;
 }
 
-# How many of the threads the test service has logged as $what (taken: a
-# worker serves the request; answered: its last reply is on the bus).
+# How many of the threads the test service has logged as $what (started:
+# a worker serves the request; answered: its last reply is on the bus).
 sub served {
     my ($what, @threads) = @_;
-    my %seen = map { $_ => 1 } $gw->osrf->log('svc-opensrf.test') =~ /thread (\S+): \S+ $what/g;
+    my %seen = map { $_ => 1 } $gw->osrf->log('svc-opensrf.test') =~ /on thread (\S+) $what$/mg;
     return scalar grep { $seen{$_} } @threads;
 }
 
@@ -106,7 +106,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     # answer if it came before, else STATUS 503, and no close frame
     my @t = send_all(\@conns, 'opensrf.test', 'sleep', sub { [1] });
     # every worker busy: requests in flight, and more waiting in the queue
-    ok wait_served('taken', 8, @t), 'requests in flight';
+    ok wait_served('started', 8, @t), 'requests in flight';
     $gw->redis->restart;
     my ($r, $took) = collect_all(\@conns, \@t, 20);
     my @bad = grep { !(($r->[$_]{status} eq 503)
@@ -126,7 +126,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     my ($r0) = collect_all([$conns[0]], [$t[0]], 5);
     my $frozen = time;
     my @t2 = send_all(\@conns, 'opensrf.test', 'sleep', sub { [1] });
-    ok wait_served('taken', 8, @t2), 'requests in flight';
+    ok wait_served('started', 8, @t2), 'requests in flight';
     $gw->redis->freeze;
     my $new = $extra->call('opensrf.math', 'add', [1, 1], timeout => 9);
     my ($r, $took) = collect_all(\@conns, \@t2, 9.5);
@@ -162,7 +162,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     my @busy = $gw->httpd->children;
     my @t = send_all(\@c, 'opensrf.test', 'sleep', sub { [2] });
     my @s = send_all(\@c, 'opensrf.test', 'stream', sub { [300] });
-    ok wait_served('taken', 8, @t, @s), 'requests in flight';
+    ok wait_served('started', 8, @t, @s), 'requests in flight';
     $gw->httpd->set_conf("OSRFWebSocketMaxRequestWaitTime $WAIT\nTimeout 5\n");
     $gw->httpd->graceful;
     my $t0 = time;
@@ -218,7 +218,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     is $c->collect($s)->{status}, 200, 'a stateful session is open';
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    ok wait_served('taken', 1, $t), 'a request in flight';
+    ok wait_served('started', 1, $t), 'a request in flight';
     my ($svc) = grep { $_->{name} eq 'svc-opensrf.test' } @{ $gw->osrf->{daemons} };
     my $svc_pid = read_pidfile($svc->{pidfile});
     my @workers = children_of($svc_pid);
@@ -259,7 +259,7 @@ ok wait_until(sub { !gateway_keys() }, 20), 'no gateway key left after the fault
         my $c = OSRFWS::OsrfClient->new(port => $p1);
         my $st = OSRFWS::OsrfClient::new_thread();
         $c->send_request('opensrf.test', $st, 'stream', [3000]);
-        ok wait_served('taken', 1, $st), "$how: a stream in flight";
+        ok wait_served('started', 1, $st), "$how: a stream in flight";
         my $t0 = time;
         if ($how eq 'reset') {
             setsockopt($c->ws->{sock}, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
@@ -289,7 +289,7 @@ ok wait_until(sub { !gateway_keys() }, 20), 'no gateway key left after the fault
 {
     my @c = map { OSRFWS::OsrfClient->new(port => $port) } 1 .. 8;
     my @t = send_all(\@c, 'opensrf.test', 'sleep', sub { [1] });
-    ok wait_served('taken', 8, @t), 'requests in flight';
+    ok wait_served('started', 8, @t), 'requests in flight';
     my @kids = $gw->httpd->children;
     $gw->httpd->graceful_stop;
     my ($r) = collect_all(\@c, \@t, 20);
