@@ -9,7 +9,7 @@
  * (microseconds, as apr_time_t), the events as calls, and the answers are
  * actions for the caller to carry out ("send STATUS 408 on these
  * threads", "DEL these keys", "watch these keys", "close 1001").  The
- * plugin holds its lock around every call (see ws_threads.h).
+ * plugin holds its lock around every call (the top of osrf_ws_bridge.c).
  *
  * The bus is reached through osrf_bus_ops, so the policy and the
  * listener's turn run against a fake bus in the unit tests.

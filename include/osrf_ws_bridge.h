@@ -4,7 +4,7 @@
  * public interface): its configuration, its bus connections, its state,
  * and the functions its files give each other.  The policy they carry
  * out is the core's (osrf_flight.h); who owns what, and the locks, are
- * in ws_threads.h.
+ * at the top of osrf_ws_bridge.c.
  *
  *   osrf_ws_bridge.c               the plugin's and the module's entry points,
  *                                  the directives and opensrf_core.xml

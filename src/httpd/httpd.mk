@@ -11,7 +11,7 @@ mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_osrf_websocket_la_LDFLAGS = $(MODULE_LDFLAGS)
 mod_osrf_websocket_la_LIBADD = libwscodec.la libwsgateway.la
 
-osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c include/osrf_ws_bridge.h include/ws_threads.h \
+osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c include/osrf_ws_bridge.h \
 	src/httpd/osrf_bridge_conn.c src/httpd/osrf_bridge_listen.c \
 	src/httpd/osrf_bridge_bus.c src/httpd/osrf_bridge_log.c \
 	src/httpd/osrf_bus.c include/osrf_bus.h

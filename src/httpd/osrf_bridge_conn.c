@@ -4,7 +4,8 @@
  * thread: a connection begins (its address, the listener woken), each
  * client frame is translated and pushed onto the bus, and the connection
  * ends (its sessions ended, its address retired or deleted).  What is in
- * flight is the policy's (osrf_flight.h); threads and locks: ws_threads.h.
+ * flight is the policy's (osrf_flight.h); threads and locks: the top of
+ * osrf_ws_bridge.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static void end_sessions(osrf_ws_bridge *b, server_rec *s)
 }
 
 /* The listener's pop names this address: the WAKE_TOKEN brings it back,
- * and the address may go only once it is back (ws_threads.h). */
+ * and the address may go only once it is back (why: the top of
+ * osrf_ws_bridge.c). */
 static void wake_listener(osrf_ws_bridge *b)
 {
     b->send_ops.push(b->send_ops.ctx, b->flight.address, OSRF_FLIGHT_WAKE_TOKEN,

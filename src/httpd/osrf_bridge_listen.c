@@ -4,7 +4,7 @@
  * over the addresses the policy names (osrf_flight.h), each reply handed
  * to the current connection, and the policy's time-driven actions
  * (STATUS 408, STATUS 503 on a lost bus, idle closes, DELs) carried out.
- * Threads and locks: ws_threads.h.
+ * Threads and locks: the top of osrf_ws_bridge.c.
  */
 #include <malloc.h>
 #include <signal.h>
@@ -364,9 +364,9 @@ int bridge_start_listener(osrf_ws_bridge *b, server_rec *s)
     return rv == APR_SUCCESS ? 0 : -1;
 }
 
-/* The child is exiting (the order is in ws_threads.h): from now on the
- * listener calls into no connection, and the call it may be making
- * returns before the pools go.  In prefork this runs in the SIGTERM
+/* The child is exiting (the order: the top of osrf_ws_bridge.c): from
+ * now on the listener calls into no connection, and the call it may be
+ * making returns before the pools go.  In prefork this runs in the SIGTERM
  * handler, on the connection thread, which may hold any lock: it takes
  * none.  b->server is read without the lock: only this thread writes
  * it. */
