@@ -57,9 +57,10 @@ void bridge_log(bridge_config *conf, server_rec *s, int level, const char *xid,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    base = base ? base + 1 : file;      /* the build names it from its tree */
+    /* The OpenSRF log names the component, whichever of its files wrote
+     * the line (its readers match on it); Apache's error log the file. */
     if (conf->log.on)
-        osrf_log_write(&conf->log, level, base, line, xid, msg);
+        osrf_log_write(&conf->log, level, "osrf_ws_bridge.c", line, xid, msg);
     else
-        apache_log(s, level, xid, base, line, msg);
+        apache_log(s, level, xid, base ? base + 1 : file, line, msg);
 }
