@@ -114,11 +114,13 @@ enum {
     OSRF_FLIGHT_CACHE_FULL = 8  /* a CONNECT's worker found no room */
 };
 
-void osrf_flight_init(osrf_flight *f, const osrf_flight_limits *lim, int max_sessions);
+void osrf_flight_init(osrf_flight *f);
 
-/* A connection begins at now: it takes next_address (which the caller
- * then renews); what the previous one left in flight is its own. */
-void osrf_flight_begin(osrf_flight *f, int64_t now);
+/* A connection begins at now, with its server's limits: it takes
+ * next_address (which the caller then renews); what the previous one left
+ * in flight is its own. */
+void osrf_flight_begin(osrf_flight *f, const osrf_flight_limits *lim, int max_sessions,
+                       int64_t now);
 
 /* --- the connection thread ------------------------------------------- */
 

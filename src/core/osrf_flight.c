@@ -8,17 +8,18 @@
 
 #include "osrf_flight.h"
 
-void osrf_flight_init(osrf_flight *f, const osrf_flight_limits *lim, int max_sessions)
+void osrf_flight_init(osrf_flight *f)
 {
     memset(f, 0, offsetof(osrf_flight, pending));
-    f->lim = *lim;
-    if (max_sessions > OSRF_FLIGHT_MAX_SESSIONS)
-        max_sessions = OSRF_FLIGHT_MAX_SESSIONS;
-    osrf_sessions_init(&f->sessions, f->session_storage, max_sessions);
+    osrf_sessions_init(&f->sessions, f->session_storage, OSRF_FLIGHT_MAX_SESSIONS);
 }
 
-void osrf_flight_begin(osrf_flight *f, int64_t now)
+void osrf_flight_begin(osrf_flight *f, const osrf_flight_limits *lim, int max_sessions,
+                       int64_t now)
 {
+    f->lim = *lim;
+    f->sessions.max = max_sessions < OSRF_FLIGHT_MAX_SESSIONS ? max_sessions
+                                                              : OSRF_FLIGHT_MAX_SESSIONS;
     strcpy(f->address, f->next_address);
     f->open = 1;
     f->sessions.count = 0;

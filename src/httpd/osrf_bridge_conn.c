@@ -78,6 +78,10 @@ void *bridge_connect(osrf_ws_bridge *b, const WebSocketServer *server)
 {
     request_rec *r = server->request(server);
     const char *why = bridge_load_config(b->conf, r->pool);
+    const bridge_settings *set = &b->conf->set;
+    const osrf_flight_limits lim = { apr_time_from_sec(set->max_request_wait),
+                                     apr_time_from_sec(set->idle_timeout),
+                                     set->max_in_flight };
 
     if (why) {
         BLOG(b, r->server, OSRF_LOG_ERROR, NULL, "OSRFWS02007: %s", why);
@@ -92,7 +96,7 @@ void *bridge_connect(osrf_ws_bridge *b, const WebSocketServer *server)
     apr_thread_mutex_lock(b->lock);
     if (b->flight.next_address[0] == '\0')
         new_address(&b->conf->cfg, b->flight.next_address);
-    osrf_flight_begin(&b->flight, apr_time_now());
+    osrf_flight_begin(&b->flight, &lim, set->max_sessions, apr_time_now());
     new_address(&b->conf->cfg, b->flight.next_address);
     b->server = server;
     b->generation++;

@@ -332,10 +332,6 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
  * that SIGUSR1 and SIGTERM reach the connection thread. */
 int bridge_start_listener(osrf_ws_bridge *b, server_rec *s)
 {
-    const bridge_settings *set = &b->conf->set;
-    const osrf_flight_limits lim = { apr_time_from_sec(set->max_request_wait),
-                                     apr_time_from_sec(set->idle_timeout),
-                                     set->max_in_flight };
     apr_threadattr_t *attr;
     sigset_t all, old;
     apr_status_t rv;
@@ -355,7 +351,7 @@ int bridge_start_listener(osrf_ws_bridge *b, server_rec *s)
      * contend for one. */
     mallopt(M_ARENA_MAX, 1);
     srandom((unsigned)getpid() ^ (unsigned)apr_time_now());
-    osrf_flight_init(&b->flight, &lim, set->max_sessions);
+    osrf_flight_init(&b->flight);
     b->recv_bus.s = s;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);

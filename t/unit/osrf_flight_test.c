@@ -120,9 +120,9 @@ static void reset(void)
 
     memset(&fb, 0, sizeof(fb));
     memset(&fl, 0, sizeof(fl));
-    osrf_flight_init(&fl, &lim, 64);
+    osrf_flight_init(&fl);
     strcpy(fl.next_address, ADDR);
-    osrf_flight_begin(&fl, 0);
+    osrf_flight_begin(&fl, &lim, 64, 0);
     strcpy(fl.next_address, NEXT);
 }
 
@@ -283,11 +283,11 @@ static void test_end_nothing_due(void)
     is_int(osrf_flight_end(&fl, 0, 0, &outstanding), OSRF_END_DELETE,
            "nothing due, no session: the address is deleted at once");
     for (i = 0; i < OSRF_FLIGHT_MAX_RETIRED; i++) {
-        osrf_flight_begin(&fl, 0);
+        osrf_flight_begin(&fl, &fl.lim, 64, 0);
         send_at("t", 1, 0);
         osrf_flight_end(&fl, 0, 0, &outstanding);
     }
-    osrf_flight_begin(&fl, 0);
+    osrf_flight_begin(&fl, &fl.lim, 64, 0);
     send_at("t", 1, 0);
     is_int(osrf_flight_end(&fl, 0, 0, &outstanding), OSRF_END_NO_ROOM,
            "no room left to watch another address: it is deleted, logged");
