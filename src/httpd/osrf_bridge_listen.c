@@ -274,9 +274,12 @@ static void listener_back(osrf_ws_bridge *b)
  * an idle connection's child stays small. */
 static void quiet_turn(osrf_ws_bridge *b)
 {
+    int action;
+
     apr_thread_mutex_lock(b->lock);
-    if (b->server)
-        close_connection(b, osrf_flight_idle(&b->flight, apr_time_now(), mpm_stopping()));
+    action = osrf_flight_idle(&b->flight, apr_time_now(), mpm_stopping());
+    if (action)
+        close_connection(b, action);
     apr_thread_mutex_unlock(b->lock);
     malloc_trim(0);
 }
