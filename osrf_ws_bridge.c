@@ -79,12 +79,14 @@
  *                                 retired ones), the session cache, the
  *                                 threads in flight, the abandoned requests,
  *                                 the retired addresses, last activity and
- *                                 request, stopping, and watching (the
+ *                                 request, stopping, overflowed (the
+ *                                 connection was closed for replies past
+ *                                 its bound: later ones are DELeted, not
+ *                                 sent, there and once it is retired),
+ *                                 and watching (the
  *                                 listener's BLPOP, sent or about to be,
  *                                 names the current address);
- *   overflowed, peer              the connection was closed for replies past
- *                                 its bound (later ones are dropped), and
- *                                 who it was;
+ *   peer                          who the connection's client is;
  *   sending                       the listener is inside server->send:
  *                                 on_disconnect waits for it to finish.
  * bridge.wake signals the listener that a connection began, and

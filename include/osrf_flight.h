@@ -74,6 +74,7 @@ typedef struct {
 typedef struct {
     char address[OSRF_MAX_ADDRESS + 1];
     int outstanding;
+    int discarding;             /* its replies are DELeted, not counted */
     int64_t deadline;
     int64_t linger_until;
 } osrf_retired;
@@ -91,6 +92,8 @@ typedef struct {
     char next_address[OSRF_MAX_ADDRESS + 1];    /* the next one's */
     int watching;               /* the listener's pop names address */
     int stopping;               /* the child is stopping */
+    int overflowed;             /* closed for replies past its bound: what
+                                   comes for it is garbage, DELeted */
     osrf_sessions sessions;
     int npending;
     int in_flight;
@@ -151,7 +154,8 @@ typedef enum {
  * may still be under way; the caller waits for that, then ends it). */
 void osrf_flight_let_go(osrf_flight *f);
 
-/* The connection ends at now.  watched: the listener's pop names its
+/* The connection ends at now (one closed for replies past its bound
+ * retires discarding).  watched: the listener's pop names its
  * address, and a WAKE_TOKEN will be pushed there (counted among what is
  * due).  *outstanding: the replies still due. */
 osrf_end osrf_flight_end(osrf_flight *f, int watched, int64_t now, int *outstanding);
@@ -172,6 +176,13 @@ int osrf_flight_keys(osrf_flight *f, const char *keys[1 + OSRF_FLIGHT_MAX_RETIRE
  * on a retired address it is one of the things still due there. */
 int osrf_flight_is_token(const char *raw, size_t len);
 void osrf_flight_token(osrf_flight *f, const char *key);
+
+/* Whether key is the address of a connection closed for replies past its
+ * bound, open still or retired: whatever comes there is garbage, and the
+ * caller DELs the key at once, one command however much it holds (popped
+ * one large reply at a time, it would sit in Redis, with the services
+ * adding more, for as long as the drain takes). */
+int osrf_flight_discarding(const osrf_flight *f, const char *key);
 
 /* A bus message popped from key (out: osrf_bus_to_client's reading of
  * it): for the current connection (its sessions cached, the requests it
@@ -197,7 +208,8 @@ int osrf_flight_expire(osrf_flight *f, int64_t now,
  * STATUS 503).  Returns n. */
 int osrf_flight_lost(osrf_flight *f, osrf_pending lost[OSRF_FLIGHT_MAX_PENDING]);
 
-/* Retired addresses done with (their replies in, or waited out): copied
+/* Retired addresses done with (their replies in, or waited out; a
+ * discarding one, whose replies went uncounted, waits them out): copied
  * to done[] and forgotten; the caller DELs them.  Returns n. */
 int osrf_flight_finished(osrf_flight *f, int64_t now,
                          osrf_retired done[OSRF_FLIGHT_MAX_RETIRED]);

@@ -88,7 +88,6 @@ typedef struct osrf_ws_bridge {
     const WebSocketServer *server;
     unsigned long generation;
     int sending;
-    int overflowed;                 /* closed for replies past the bound */
     volatile apr_uint32_t in_server;    /* atomic: not under the lock */
     char peer[WS_ADDR_MAX + 1];     /* the client's address (connection thread) */
 

@@ -27,6 +27,7 @@ void osrf_flight_begin(osrf_flight *f, const osrf_flight_limits *lim, int max_se
     f->in_flight = 0;
     f->abandoned = 0;
     f->stopping = 0;
+    f->overflowed = 0;
     f->last_activity = f->last_request = now;
 }
 
@@ -145,6 +146,7 @@ osrf_end osrf_flight_end(osrf_flight *f, int watched, int64_t now, int *outstand
     d = &f->retired[f->nretired++];
     strcpy(d->address, f->address);
     d->outstanding = *outstanding + (watched ? 1 : 0);
+    d->discarding = f->overflowed;
     d->deadline = now + f->lim.max_request_wait;
     d->linger_until = sessions > 0 ? now + OSRF_FLIGHT_LINGER : 0;
     return OSRF_END_RETIRED;
@@ -185,6 +187,18 @@ void osrf_flight_token(osrf_flight *f, const char *key)
 
     if (d)
         d->outstanding--;
+}
+
+int osrf_flight_discarding(const osrf_flight *f, const char *key)
+{
+    int i;
+
+    if (f->open && f->overflowed && strcmp(key, f->address) == 0)
+        return 1;
+    for (i = 0; i < f->nretired; i++)
+        if (strcmp(f->retired[i].address, key) == 0)
+            return f->retired[i].discarding;
+    return 0;
 }
 
 int osrf_flight_popped(osrf_flight *f, const char *key, const osrf_outbound *out,
@@ -272,7 +286,8 @@ int osrf_flight_finished(osrf_flight *f, int64_t now,
     for (i = 0; i < f->nretired;) {
         osrf_retired *d = &f->retired[i];
 
-        if (!osrf_address_done(d->outstanding, now, d->deadline, d->linger_until)) {
+        if (!osrf_address_done(d->discarding ? 1 : d->outstanding, now, d->deadline,
+                               d->linger_until)) {
             i++;
             continue;
         }

@@ -100,7 +100,6 @@ void *bridge_connect(osrf_ws_bridge *b, const WebSocketServer *server)
     new_address(&b->conf->cfg, b->flight.next_address);
     b->server = server;
     b->generation++;
-    b->overflowed = 0;
     client_ip(b, r, b->peer);
     bridge_note_gauges(b);
     apr_thread_cond_broadcast(b->wake);

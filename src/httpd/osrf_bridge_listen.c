@@ -94,7 +94,7 @@ static void deliver(osrf_ws_bridge *b, unsigned long gen, const osrf_buf *frame,
     const WebSocketServer *server;
     int fits;
 
-    if (b->generation != gen || b->overflowed || (server = enter_server(b)) == NULL)
+    if (b->generation != gen || b->flight.overflowed || (server = enter_server(b)) == NULL)
         return;
     b->sending = 1;
     apr_thread_mutex_unlock(b->lock);
@@ -103,7 +103,7 @@ static void deliver(osrf_ws_bridge *b, unsigned long gen, const osrf_buf *frame,
                      frame->len);
     leave_server(b);    /* before the lock: the exit waits without it */
     apr_thread_mutex_lock(b->lock);
-    b->overflowed = !fits;
+    b->flight.overflowed = !fits;
     b->sending = 0;
     apr_thread_cond_broadcast(b->wake);
 }
@@ -189,7 +189,7 @@ static void forget_finished(osrf_ws_bridge *b, server_rec *s)
     n = osrf_flight_finished(&b->flight, apr_time_now(), done);
     apr_thread_mutex_unlock(b->lock);
     for (i = 0; i < n; i++) {
-        if (done[i].outstanding > 0)
+        if (done[i].outstanding > 0 && !done[i].discarding)
             BLOG(b, s, OSRF_LOG_INFO, NULL,
                  "OSRFWS02012: %d replies to %s never came; deleting it",
                  done[i].outstanding, done[i].address);
@@ -284,6 +284,29 @@ static void quiet_turn(osrf_ws_bridge *b)
     malloc_trim(0);
 }
 
+/* Whether what came to key is garbage (osrf_flight_discarding). */
+static int discarding(osrf_ws_bridge *b, const char *key)
+{
+    int yes;
+
+    apr_thread_mutex_lock(b->lock);
+    yes = osrf_flight_discarding(&b->flight, key);
+    apr_thread_mutex_unlock(b->lock);
+    return yes;
+}
+
+/* A message popped: garbage is not read, and whatever else waits at its
+ * key is DELeted at once (the reply itself may have closed the
+ * connection for replies past its bound). */
+static void take_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, osrf_buf *frame,
+                       server_rec *s)
+{
+    if (!discarding(b, m->key))
+        handle_reply(b, m, frame, s);
+    if (discarding(b, m->key))
+        b->recv_ops.del(b->recv_ops.ctx, m->key);
+}
+
 /* One pop and what follows it; *backoff grows while the bus is away. */
 static void listen_turn(osrf_ws_bridge *b, osrf_buf *frame, int *backoff, server_rec *s)
 {
@@ -307,7 +330,7 @@ static void listen_turn(osrf_ws_bridge *b, osrf_buf *frame, int *backoff, server
     if (got == 1) {
         int large = m.len >= TRIM_AFTER;
 
-        handle_reply(b, &m, frame, s);
+        take_reply(b, &m, frame, s);
         osrf_buf_reset(frame);
         b->recv_ops.release(b->recv_ops.ctx, &m);
         if (large)      /* the reply and its frame are freed: give them back */

@@ -3,7 +3,8 @@
  * osrf_flight_test.c - the bridge's request-tracking policy with the time
  * as an input: what t/31 and t/33 see end to end (STATUS 408 after the max
  * request wait, retired addresses, idle closes, late replies, a lost bus,
- * ended sessions' linger), decided here without a clock, over a fake bus.
+ * ended sessions' linger, an overflowed connection's garbage DELeted),
+ * decided here without a clock, over a fake bus.
  */
 #include <stdio.h>
 #include <string.h>
@@ -95,7 +96,9 @@ static int listener_turn(osrf_flight *f, const osrf_bus_ops *bus, int64_t now,
         *lost = osrf_flight_lost(f, answer);
         return 0;
     }
-    if (got == 1 && osrf_flight_is_token(m.data, m.len))
+    if (got == 1 && osrf_flight_discarding(f, m.key))
+        bus->del(bus->ctx, m.key);
+    else if (got == 1 && osrf_flight_is_token(m.data, m.len))
         osrf_flight_token(f, m.key);
     else if (got == 1 && osrf_bus_to_client(m.data, m.len, &out, &frame) == OSRF_OK)
         acts = osrf_flight_popped(f, m.key, &out, now);
@@ -293,6 +296,35 @@ static void test_end_nothing_due(void)
            "no room left to watch another address: it is deleted, logged");
 }
 
+static void test_overflowed_discards(void)
+{
+    osrf_retired done[OSRF_FLIGHT_MAX_RETIRED];
+    int expired, lost, outstanding;
+
+    reset();
+    send_at("t1", 1, 0);
+    ok(!osrf_flight_discarding(&fl, ADDR), "a connection's replies are read");
+    fl.overflowed = 1;
+    ok(osrf_flight_discarding(&fl, ADDR),
+       "closed for replies past its bound: what comes to its address is garbage");
+    fb.pop_key = ADDR;
+    fb.pop_data = reply_msg("t1", WORKER, 205);
+    is_int(listener_turn(&fl, &bus, 1 * SEC, &expired, &lost), 0, "not sent");
+    ok(fb.ndels == 1 && strcmp(fb.dels[0], ADDR) == 0, "its address DELeted at once");
+    is_int(fl.in_flight, 1, "nor counted");
+    osrf_flight_let_go(&fl);
+    is_int(osrf_flight_end(&fl, 0, 2 * SEC, &outstanding), OSRF_END_RETIRED,
+           "it ends with a reply due: retired");
+    ok(osrf_flight_discarding(&fl, ADDR), "retired, its replies are still garbage");
+    fl.retired[0].outstanding = 0;
+    is_int(osrf_flight_finished(&fl, 2 * SEC + WAIT - 1, done), 0,
+           "uncounted, they are waited out: kept until the max request wait");
+    is_int(osrf_flight_finished(&fl, 2 * SEC + WAIT, done), 1, "then deleted");
+    ok(done[0].discarding, "as a discarding address (no missing replies logged)");
+    osrf_flight_begin(&fl, &fl.lim, 64, 3 * SEC);
+    ok(!fl.overflowed, "the next connection starts afresh");
+}
+
 static void test_idle(void)
 {
     int expired, lost;
@@ -420,6 +452,7 @@ int main(void)
     test_wake_token();
     test_session_linger();
     test_end_nothing_due();
+    test_overflowed_discards();
     test_idle();
     test_shutdown();
     test_bus_lost();
