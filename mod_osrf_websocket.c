@@ -94,12 +94,6 @@ module AP_MODULE_DECLARE_DATA osrf_websocket_module;
 
 #define WS_HANDLER_NAME   "websocket-handler"
 #define WS_READ_CHUNK     16384
-#define WS_KEEP_BUFFER    (64 * 1024)
-/* A message at least this large gives the heap back once it is done:
- * glibc keeps freed memory for reuse (its mmap threshold grows with the
- * largest block freed), and a prefork child idles for hours after one
- * large result. */
-#define WS_TRIM_AFTER     (256 * 1024)
 #define WS_STATE_CHECK    apr_time_from_sec(1)
 /* The most another thread writes itself, into a socket with room: a
  * common OpenSRF reply is about 1 kB; larger ones go to the connection
@@ -553,7 +547,8 @@ struct _WebSocketState {
     int close_sent;
     int done;                       /* leave the loop and drop TCP */
     int shutdown_seen;
-    int trim_due;                   /* a large message was read */
+    apr_size_t trim_due;            /* the largest message read since
+                                       the heap was last given back */
 };
 
 static apr_status_t free_state_buffers(void *data)
@@ -611,14 +606,6 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
     return rv;
 }
 
-/* After a message of len bytes, whose buffers are freed: the heap goes
- * back to the kernel if it was a large one. */
-static void give_back(apr_size_t len)
-{
-    if (len >= WS_TRIM_AFTER)
-        malloc_trim(0);
-}
-
 /* Writes everything queued so far; the caller holds io. */
 static void write_outbox(WebSocketState *st)
 {
@@ -641,9 +628,8 @@ static void write_outbox(WebSocketState *st)
         ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
     }
     written = st->writing.len;
-    st->writing.len = 0;
-    ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
-    give_back(written);
+    ws_buffer_reset(&st->writing);
+    ws_buffer_give_back(written);
     apr_thread_mutex_lock(st->lock);
     st->in_write = 0;
     if (rv != APR_SUCCESS)
@@ -849,10 +835,10 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
     if (st->pmd && !(opcode & 0x8) && buffer_size >= st->set.compression_min_size) {
         apr_thread_mutex_lock(st->deflate_lock);
         deflated = ws_pmd_deflate(st->pmd, buffer, buffer_size, &st->deflated) == WS_OK;
-        queued = deflated && queue_unless_closing(st, opcode, WS_RSV1, st->deflated.data,
+        queued = deflated && queue_unless_closing(st, opcode, WS_RSV1,
+                                                  (const unsigned char *)st->deflated.data,
                                                   st->deflated.len, &over);
-        st->deflated.len = 0;
-        ws_buffer_trim(&st->deflated, WS_KEEP_BUFFER);
+        ws_buffer_reset(&st->deflated);
         apr_thread_mutex_unlock(st->deflate_lock);
     } else {
         queued = queue_unless_closing(st, opcode, 0, buffer, buffer_size, &over);
@@ -865,7 +851,7 @@ static size_t CALLBACK srv_send(const WebSocketServer *server, const int type,
      * together once it has read it all */
     if (!own || over)
         flush_outbox(st);
-    give_back(deflated ? buffer_size : 0);     /* the deflate buffer's */
+    ws_buffer_give_back(deflated ? buffer_size : 0);   /* the deflate buffer's */
     return buffer_size;
 }
 
@@ -941,10 +927,10 @@ static int inflate_message(WebSocketState *st, unsigned opcode,
 {
     ws_status status;
 
-    st->inflated.len = 0;
+    ws_buffer_reset(&st->inflated);
     status = ws_pmd_inflate(st->pmd, *data, *len, st->set.max_message, &st->inflated);
     if (status == WS_OK && opcode == WS_OP_TEXT
-        && !ws_utf8_valid(st->inflated.data, st->inflated.len))
+        && !ws_utf8_valid((const unsigned char *)st->inflated.data, st->inflated.len))
         status = WS_ERR_UTF8;
     if (status != WS_OK) {
         fail_connection(st, status,
@@ -954,7 +940,7 @@ static int inflate_message(WebSocketState *st, unsigned opcode,
                         : "out of memory");
         return -1;
     }
-    *data = st->inflated.data;
+    *data = (unsigned char *)st->inflated.data;
     *len = st->inflated.len;
     return 0;
 }
@@ -970,12 +956,12 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
     ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
-    st->trim_due = st->trim_due || len >= WS_TRIM_AFTER;
+    if (len > st->trim_due)
+        st->trim_due = len;
     st->plugin->on_message(st->plugin_private, &st->server,
                            opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT : MESSAGE_TYPE_BINARY,
                            data, len);
-    st->inflated.len = 0;
-    ws_buffer_trim(&st->inflated, WS_KEEP_BUFFER);
+    ws_buffer_reset(&st->inflated);
     return 0;
 }
 
@@ -1037,8 +1023,8 @@ static void feed_reader(WebSocketState *st)
         if (status != WS_OK && status != WS_ERR_STOPPED)
             fail_connection(st, status, ws_reader_error(st->reader));
         if (st->trim_due) {     /* the reader has let its buffer go too */
+            ws_buffer_give_back(st->trim_due);
             st->trim_due = 0;
-            give_back(WS_TRIM_AFTER);
         }
         /* the frame timer runs from the first byte of a frame or
          * message until it is complete */

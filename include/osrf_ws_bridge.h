@@ -92,9 +92,9 @@ typedef struct osrf_ws_bridge {
     char peer[WS_ADDR_MAX + 1];     /* the client's address (connection thread) */
 
     /* connection thread only */
-    osrf_buf bus_msg;
-    osrf_buf activity;
-    osrf_buf reply;
+    ws_buffer bus_msg;
+    ws_buffer activity;
+    ws_buffer reply;
 
     osrf_flight flight;             /* under lock */
     /* The listener's alone: the threads it answers with a STATUS, a copy

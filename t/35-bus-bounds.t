@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::XS;
 use POSIX ();
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::HealthyClient;
 use OSRFWS::OsrfClient;

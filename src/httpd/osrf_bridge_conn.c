@@ -120,7 +120,7 @@ static void log_activity(osrf_ws_bridge *b, request_rec *r, const char *xid, int
         BLOG(b, r->server, OSRF_LOG_ACTIVITY, xid, "%s%.*s", head, (int)(nl - line), line);
         line = nl + 1;
     }
-    osrf_buf_reset(&b->activity);
+    ws_buffer_reset(&b->activity);
 }
 
 /* Refuses the frame just read: its requests are logged as refused. */
@@ -135,7 +135,7 @@ static void send_status(osrf_ws_bridge *b, const WebSocketServer *server,
     if (osrf_status_frame(&b->reply, in->thread, in->trace, code, text) == 0)
         server->send(server, MESSAGE_TYPE_TEXT,
                      (const unsigned char *)b->reply.data, b->reply.len);
-    osrf_buf_reset(&b->reply);
+    ws_buffer_reset(&b->reply);
 }
 
 /* Reads a client frame under the lock (it reads the session cache):
@@ -194,7 +194,7 @@ size_t bridge_message(osrf_ws_bridge *b, const WebSocketServer *server, int type
     apr_thread_mutex_unlock(b->lock);
     pushed = b->send_ops.push(b->send_ops.ctx, in.recipient, b->bus_msg.data,
                               b->bus_msg.len, in.xid) == 0;
-    osrf_buf_reset(&b->bus_msg);
+    ws_buffer_reset(&b->bus_msg);
     apr_thread_mutex_lock(b->lock);
     if (pushed)
         osrf_flight_relayed(&b->flight, &in, apr_time_now());
@@ -230,7 +230,7 @@ static void end_sessions(osrf_ws_bridge *b, server_rec *s)
             BLOG(b, s, OSRF_LOG_DEBUG, NULL, "OSRFWS02031: thread %s: its session ends "
                  "with the connection; DISCONNECT sent to %s", e->thread, e->worker);
     }
-    osrf_buf_reset(&b->bus_msg);
+    ws_buffer_reset(&b->bus_msg);
     apr_thread_mutex_lock(b->lock);
     osrf_flight_sessions_ended(&b->flight);
     bridge_note_gauges(b);

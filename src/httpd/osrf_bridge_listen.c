@@ -21,7 +21,6 @@
 #include "ws_codec.h"
 
 #define LISTENER_STACK     (256 * 1024)
-#define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 /* in_server's flag: the child is exiting (the rest counts calls) */
 #define EXITING            0x80000000u
 /* How long the child's exit waits for the listener's call into the
@@ -88,7 +87,7 @@ static void leave_server(osrf_ws_bridge *b)
 
 /* Sends a frame to the current connection if it is still generation gen.
  * Called with the lock held; releases it around send. */
-static void deliver(osrf_ws_bridge *b, unsigned long gen, const osrf_buf *frame,
+static void deliver(osrf_ws_bridge *b, unsigned long gen, const ws_buffer *frame,
                     server_rec *s)
 {
     const WebSocketServer *server;
@@ -136,7 +135,7 @@ static void close_connection(osrf_ws_bridge *b, int action)
 
 /* A reply for the current connection, as the policy read it (lock held). */
 static void reply_to_client(osrf_ws_bridge *b, const osrf_outbound *out, int acts,
-                            const osrf_buf *frame, server_rec *s)
+                            const ws_buffer *frame, server_rec *s)
 {
     if (acts & OSRF_FLIGHT_CACHE_FULL)
         BLOG(b, s, OSRF_LOG_INFO, NULL,
@@ -155,7 +154,7 @@ static void reply_to_client(osrf_ws_bridge *b, const osrf_outbound *out, int act
 /* A message popped from key: a connection's WAKE_TOKEN, a reply for the
  * current connection, or one the policy counts off or drops (popping it
  * is what keeps a deleted key from lingering). */
-static void handle_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, osrf_buf *frame,
+static void handle_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, ws_buffer *frame,
                          server_rec *s)
 {
     osrf_outbound out;
@@ -201,7 +200,7 @@ static void forget_finished(osrf_ws_bridge *b, server_rec *s)
  * deliver drops it around each send, so they are a copy, not the
  * policy's). */
 static void answer_threads(osrf_ws_bridge *b, int n, int code, const char *lognum,
-                           const char *text, osrf_buf *frame, server_rec *s)
+                           const char *text, ws_buffer *frame, server_rec *s)
 {
     unsigned long gen = b->generation;
     int i;
@@ -219,12 +218,12 @@ static void answer_threads(osrf_ws_bridge *b, int n, int code, const char *lognu
         if (osrf_status_frame(frame, t->thread, t->trace, code, text) == 0)
             deliver(b, gen, frame, s);
     }
-    osrf_buf_reset(frame);
+    ws_buffer_reset(frame);
 }
 
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
-static void fail_pending(osrf_ws_bridge *b, osrf_buf *frame, server_rec *s)
+static void fail_pending(osrf_ws_bridge *b, ws_buffer *frame, server_rec *s)
 {
     apr_thread_mutex_lock(b->lock);
     answer_threads(b, osrf_flight_lost(&b->flight, b->answer), 503, "OSRFWS02014",
@@ -234,7 +233,7 @@ static void fail_pending(osrf_ws_bridge *b, osrf_buf *frame, server_rec *s)
 
 /* A thread whose requests went unanswered past the max request wait (its
  * service or the router died) gets a STATUS 408 instead of silence. */
-static void expire_pending(osrf_ws_bridge *b, osrf_buf *frame, server_rec *s)
+static void expire_pending(osrf_ws_bridge *b, ws_buffer *frame, server_rec *s)
 {
     apr_thread_mutex_lock(b->lock);
     answer_threads(b, osrf_flight_expire(&b->flight, apr_time_now(), b->answer), 408,
@@ -298,7 +297,7 @@ static int discarding(osrf_ws_bridge *b, const char *key)
 /* A message popped: garbage is not read, and whatever else waits at its
  * key is DELeted at once (the reply itself may have closed the
  * connection for replies past its bound). */
-static void take_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, osrf_buf *frame,
+static void take_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, ws_buffer *frame,
                        server_rec *s)
 {
     if (!discarding(b, m->key))
@@ -308,7 +307,7 @@ static void take_reply(osrf_ws_bridge *b, const osrf_bus_msg *m, osrf_buf *frame
 }
 
 /* One pop and what follows it; *backoff grows while the bus is away. */
-static void listen_turn(osrf_ws_bridge *b, osrf_buf *frame, int *backoff, server_rec *s)
+static void listen_turn(osrf_ws_bridge *b, ws_buffer *frame, int *backoff, server_rec *s)
 {
     char copy[1 + OSRF_FLIGHT_MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
     const char *keys[1 + OSRF_FLIGHT_MAX_RETIRED];
@@ -328,13 +327,12 @@ static void listen_turn(osrf_ws_bridge *b, osrf_buf *frame, int *backoff, server
     }
     *backoff = 1;
     if (got == 1) {
-        int large = m.len >= TRIM_AFTER;
+        size_t got_len = m.len;
 
         take_reply(b, &m, frame, s);
-        osrf_buf_reset(frame);
+        ws_buffer_reset(frame);
         b->recv_ops.release(b->recv_ops.ctx, &m);
-        if (large)      /* the reply and its frame are freed: give them back */
-            malloc_trim(0);
+        ws_buffer_give_back(got_len);   /* the reply and its frame are freed */
     } else {
         quiet_turn(b);
     }
@@ -345,7 +343,7 @@ static void listen_turn(osrf_ws_bridge *b, osrf_buf *frame, int *backoff, server
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     osrf_ws_bridge *b = data;
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     int backoff = 1;
 
     for (;;)

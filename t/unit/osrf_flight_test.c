@@ -84,7 +84,7 @@ static int listener_turn(osrf_flight *f, const osrf_bus_ops *bus, int64_t now,
 {
     const char *keys[1 + OSRF_FLIGHT_MAX_RETIRED];
     osrf_retired done[OSRF_FLIGHT_MAX_RETIRED];
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     osrf_outbound out;
     osrf_bus_msg m;
     int i, n = osrf_flight_keys(f, keys), acts = 0;
@@ -106,7 +106,7 @@ static int listener_turn(osrf_flight *f, const osrf_bus_ops *bus, int64_t now,
         acts = osrf_flight_idle(f, now, 0);
     if (got == 1)
         bus->release(bus->ctx, &m);
-    osrf_buf_free(&frame);
+    ws_buffer_free(&frame);
     *expired = osrf_flight_expire(f, now, answer);
     n = osrf_flight_finished(f, now, done);
     for (i = 0; i < n; i++)
