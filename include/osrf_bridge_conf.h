@@ -26,10 +26,10 @@
 #include "httpd.h"
 #include "http_config.h"
 
+#include "osrf_flight.h"
+
 /* The most OSRFWebSocketMaxSessions and OSRFWebSocketMaxInFlight allow
  * (and their defaults): the bridge's tables have room for this many. */
-#define MAX_SESSIONS       64
-#define MAX_IN_FLIGHT      256
 
 /* The settings.  In a server's configuration, what its directives set
  * (OSRF_BRIDGE_UNSET or NULL: not given); from osrf_bridge_settings, the
@@ -59,6 +59,9 @@ extern const command_rec osrf_bridge_commands[];
  * as long as the configuration): 0, or -1 and why[n], a numbered line
  * (an environment value that is not a number in its range). */
 int osrf_bridge_settings(server_rec *s, bridge_settings *out, char *why, size_t n);
+
+/* The policy's limits (osrf_flight.h) of these settings. */
+void osrf_bridge_limits(const bridge_settings *set, osrf_flight_limits *lim);
 
 /* The check_config hook: refuses the start (apachectl -t as well) under
  * a threaded MPM or with an environment value out of its range, logging

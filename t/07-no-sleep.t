@@ -24,6 +24,8 @@ my @ALLOWED = (
       'the pace of the healthy client\'s calls' ],
     [ 't/osrf/osrf-service', qr/sleep\(\$_\[0\]/,
       'opensrf.test\'s sleep method: a slow method is what tests call it for' ],
+    [ 't/33-faults.t', qr/sleep \$thaw_in if/,
+      'Redis frozen for 10 s: the length of the fault is the test' ],
     [ 't/34-hostile.t', qr/sleep 3\.5;/,
       'a WebSocket silent past RequestReadTimeout header=2-3 is the test' ],
     [ 't/34-hostile.t', qr/sleep 0\.1;/,
@@ -45,11 +47,6 @@ my @ALLOWED = (
     [ 't/soak/soak.pl', qr/sleep\(1\);/,
       "a Redis memory sample a second until the clients' own deadline" ],
 );
-
-# Files another change is rewriting (issue 17, item 1: the bridge's policy
-# tested with time as an input, the end-to-end tests with event waits).
-# Checked as TODO: prove reports them once they pass; then drop them here.
-my %PENDING = map { $_ => 1 } qw(t/31-bridge-lifecycle.t t/33-faults.t);
 
 my $SLEEP = qr{
     (?<![\w'"\$\@%>:.-])sleep\s*[(\d\$;]               # sleep N, sleep(...), sleep;
@@ -117,12 +114,11 @@ File::Find::find({ no_chdir => 1, wanted => sub {
 } }, "$src/t");
 cmp_ok scalar(@files), '>', 50, scalar(@files) . ' files under t/ scanned';
 
-my (@bare, %used, %pending);
+my (@bare, %used);
 for my $file (sort @files) {
     open my $fh, '<', "$src/$file" or die "$file: $!";
     my @lines = <$fh>;
     for my $s (sleeps_in($file, @lines)) {
-        if ($PENDING{$file}) { push @{ $pending{$file} }, "$s->[0]: $s->[1]"; next }
         my ($ok) = grep { $_->[0] eq $file && $s->[1] =~ $_->[1] } @ALLOWED;
         if ($ok) { $used{$ok}++ } else { push @bare, "$s->[0]: $s->[1]" }
     }
@@ -131,8 +127,4 @@ is_deeply \@bare, [], 'no sleep as synchronisation in t/ (wait for the event, bo
     . 'or list it above with its reason)' or diag join "\n", 'found:', @bare;
 is_deeply [ map { "$_->[0] $_->[1]" } grep { !$used{$_} } @ALLOWED ], [],
     'every allowed sleep is still there (drop the entries of those gone)';
-TODO: {
-    local $TODO = 'issue 17, item 1 rewrites their waits';
-    is_deeply $pending{$_} // [], [], "$_: no sleep as synchronisation" for sort keys %PENDING;
-}
 done_testing;

@@ -7,10 +7,10 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
-use OSRFWS::Util qw(wait_until pid_alive);
+use OSRFWS::Util qw(wait_until pid_alive http_get);
 
 # A short idle timeout for the first blocks; the bus outages below get a
 # gateway of their own with the default one, since a Redis restart on a
@@ -20,6 +20,13 @@ my $gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_TIMEOUT => 3,
                                        OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 });
 my $port = $gw->httpd->port;
 my @problems;
+
+# Whether the test service has logged "request M on thread T $what"
+# (started: a worker serves it; answered: its last reply is on the bus).
+sub served {
+    my ($t, $what) = @_;
+    return $gw->osrf->log('svc-opensrf.test') =~ /on thread \Q$t\E $what$/m;
+}
 
 {
     my $c = OSRFWS::OsrfClient->new(port => $port);
@@ -42,7 +49,7 @@ my @problems;
     my $c = OSRFWS::OsrfClient->new(port => $port);
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    sleep 0.5;
+    ok wait_until(sub { served($t, 'started') }, 10), 'a request in flight';
     $gw->httpd->graceful;
     my $r = $c->collect($t, 10);
     is_deeply $r->{results}, ['slept'], 'graceful restart: the reply in flight arrives';
@@ -57,8 +64,20 @@ my @problems;
 }
 push @problems, $gw->httpd->log_problems;
 undef $gw;
-$gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 });
+$gw = OSRFWS::Gateway->new(env => { OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL => 1 },
+                           apache => { conf => <<'CONF' });
+<Location /osrf-ws-status>
+    Require all granted
+    SetHandler osrf-websocket-status
+</Location>
+CONF
 $port = $gw->httpd->port;
+
+# Whether the gateway has no WebSocket open (every on_disconnect returned).
+sub none_open {
+    my $json = (http_get($port, '/osrf-ws-status'))[2] // '';
+    return $json =~ /"connections_open":0[,}]/;
+}
 {
     # Redis restarted mid-session: the lost request gets an error or its
     # answer in bounded time; the connection recovers
@@ -81,7 +100,7 @@ $port = $gw->httpd->port;
     my $c = OSRFWS::OsrfClient->new(port => $port);
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [3]);
-    sleep 0.5;
+    ok wait_until(sub { served($t, 'started') }, 10), 'a request in flight';
     $gw->redis->restart;
     my $t0 = time;
     my $r = $c->collect($t, 15);
@@ -105,17 +124,21 @@ $port = $gw->httpd->port;
         'after Redis resumes, calls work again on the same connection';
 
     # the request answered with 503 is still answered by the service once
-    # Redis resumes; that late reply must not leave the closed connection's
-    # address behind in Redis
+    # Redis resumes, after its connection ended; that late reply must not
+    # leave the closed connection's address behind in Redis
     $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    sleep 0.3;
+    ok wait_until(sub { served($t, 'started') }, 10), 'a second request in flight';
     $gw->redis->freeze;
     $r = $c->collect($t, 20);
-    $gw->redis->thaw;
     is $r->{status}, 503, 'a second request stuck behind a frozen Redis gets its 503';
     close $c->ws->{sock};
-    sleep 4;    # the service answers about 2 s after the thaw
+    my $ended = wait_until(\&none_open, 30);
+    $gw->redis->thaw;
+    ok $ended, 'the connection ends while Redis is still frozen';
+    # the late reply is on the bus before the check, which so cannot pass
+    # at an empty moment before it came
+    ok wait_until(sub { served($t, 'answered') }, 20), 'the service answers it late';
     ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 10),
         'its late reply does not leave the closed connection\'s address in Redis'
         or diag join ' ', $gw->redis->keys_matching;
@@ -123,9 +146,11 @@ $port = $gw->httpd->port;
 {
     # a client that vanishes with replies streaming: no key left, child reused
     my $c = OSRFWS::OsrfClient->new(port => $port);
-    $c->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'stream', [2000]);
-    sleep 0.2;
+    my $t = OSRFWS::OsrfClient::new_thread();
+    $c->send_request('opensrf.test', $t, 'stream', [2000]);
+    ok wait_until(sub { served($t, 'started') }, 10), 'a stream in flight';
     close $c->ws->{sock};
+    ok wait_until(sub { served($t, 'answered') }, 20), 'its last reply is on the bus';
     ok wait_until(sub { !grep { /^opensrf:client:gateway:/ } $gw->redis->keys_matching }, 20),
         'no gateway key left after a client vanished mid-stream'
         or diag join "\n", map { "$_: " . join(' | ', map { substr($_, 0, 150) } $gw->redis->admin->lrange($_, 0, 3)) } $gw->redis->keys_matching;

@@ -55,6 +55,20 @@ sub children_of {
     return @kids;
 }
 
+# How many of the threads the test service has logged as $what (started:
+# a worker serves the request; answered: its last reply is on the bus).
+sub served {
+    my ($what, @threads) = @_;
+    my %seen = map { $_ => 1 } $gw->osrf->log('svc-opensrf.test') =~ /on thread (\S+) $what$/mg;
+    return scalar grep { $seen{$_} } @threads;
+}
+
+# Waits until $n of the threads are served ($what), or 20 s.
+sub wait_served {
+    my ($what, $n, @threads) = @_;
+    return wait_until(sub { served($what, @threads) >= $n }, 20);
+}
+
 # Sends one request on each connection; returns the threads.
 sub send_all {
     my ($conns, $service, $method, $params) = @_;
@@ -91,7 +105,8 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     # Redis restarted: the lists are lost with it, so each request gets its
     # answer if it came before, else STATUS 503, and no close frame
     my @t = send_all(\@conns, 'opensrf.test', 'sleep', sub { [1] });
-    sleep 0.3;
+    # every worker busy: requests in flight, and more waiting in the queue
+    ok wait_served('started', 8, @t), 'requests in flight';
     $gw->redis->restart;
     my ($r, $took) = collect_all(\@conns, \@t, 20);
     my @bad = grep { !(($r->[$_]{status} eq 503)
@@ -111,10 +126,11 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     my ($r0) = collect_all([$conns[0]], [$t[0]], 5);
     my $frozen = time;
     my @t2 = send_all(\@conns, 'opensrf.test', 'sleep', sub { [1] });
-    sleep 0.2;
+    ok wait_served('started', 8, @t2), 'requests in flight';
     $gw->redis->freeze;
     my $new = $extra->call('opensrf.math', 'add', [1, 1], timeout => 9);
     my ($r, $took) = collect_all(\@conns, \@t2, 9.5);
+    # the fault lasts 10 s (its length, not a wait for an event)
     my $thaw_in = 10 - (time - $frozen);
     sleep $thaw_in if $thaw_in > 0;
     $gw->redis->thaw;
@@ -126,11 +142,10 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
                 join("\n", (grep { /OSRFWS020/ } split /\n/, $gw->httpd->error_log)[-10 .. -1]);
     ok !grep({ $_->{closed} } @$r), 'no connection closed';
     ok all_work(\@conns, 30), 'after the thaw, all 50 connections work again';
-    # the requests answered 503 are still served after the thaw: let
-    # those late replies in before the connections end
-    my $queue = 'opensrf:service:opensrf:localhost:opensrf.test';
-    wait_until(sub { !$gw->redis->admin->llen($queue) }, 20);
-    sleep 1.5;
+    # the requests answered 503 are still served after the thaw: their
+    # late replies are on the bus before the connections end, so the
+    # check below cannot pass at an empty moment before they came
+    ok wait_served('answered', 50, @t2), 'the service answers all 50 late';
 }
 {
     $_->ws->send_close(1000) for @conns;
@@ -147,7 +162,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     my @busy = $gw->httpd->children;
     my @t = send_all(\@c, 'opensrf.test', 'sleep', sub { [2] });
     my @s = send_all(\@c, 'opensrf.test', 'stream', sub { [300] });
-    sleep 0.3;
+    ok wait_served('started', 8, @t, @s), 'requests in flight';
     $gw->httpd->set_conf("OSRFWebSocketMaxRequestWaitTime $WAIT\nTimeout 5\n");
     $gw->httpd->graceful;
     my $t0 = time;
@@ -203,7 +218,7 @@ my $extra = OSRFWS::OsrfClient->new(port => $port);
     is $c->collect($s)->{status}, 200, 'a stateful session is open';
     my $t = OSRFWS::OsrfClient::new_thread();
     $c->send_request('opensrf.test', $t, 'sleep', [2]);
-    sleep 0.5;
+    ok wait_served('started', 1, $t), 'a request in flight';
     my ($svc) = grep { $_->{name} eq 'svc-opensrf.test' } @{ $gw->osrf->{daemons} };
     my $svc_pid = read_pidfile($svc->{pidfile});
     my @workers = children_of($svc_pid);
@@ -242,8 +257,9 @@ ok wait_until(sub { !gateway_keys() }, 20), 'no gateway key left after the fault
     my $mine = sub { grep { /:$child:/ } gateway_keys() };
     for my $how ('reset', 'half-open') {
         my $c = OSRFWS::OsrfClient->new(port => $p1);
-        $c->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(), 'stream', [3000]);
-        sleep 0.3;
+        my $st = OSRFWS::OsrfClient::new_thread();
+        $c->send_request('opensrf.test', $st, 'stream', [3000]);
+        ok wait_served('started', 1, $st), "$how: a stream in flight";
         my $t0 = time;
         if ($how eq 'reset') {
             setsockopt($c->ws->{sock}, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
@@ -273,7 +289,7 @@ ok wait_until(sub { !gateway_keys() }, 20), 'no gateway key left after the fault
 {
     my @c = map { OSRFWS::OsrfClient->new(port => $port) } 1 .. 8;
     my @t = send_all(\@c, 'opensrf.test', 'sleep', sub { [1] });
-    sleep 0.3;
+    ok wait_served('started', 8, @t), 'requests in flight';
     my @kids = $gw->httpd->children;
     $gw->httpd->graceful_stop;
     my ($r) = collect_all(\@c, \@t, 20);

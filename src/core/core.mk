@@ -5,8 +5,9 @@
 noinst_LTLIBRARIES += libosrfcore.la
 libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
 	include/osrf_sessions.h include/osrf_config.h include/osrf_log.h \
-	src/core/osrf_json.c src/core/osrf_translate.c src/core/osrf_sessions.c \
-	src/core/osrf_config.c src/core/osrf_log.c
+	include/osrf_flight.h src/core/osrf_json.c src/core/osrf_translate.c \
+	src/core/osrf_sessions.c src/core/osrf_config.c src/core/osrf_log.c \
+	src/core/osrf_flight.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(XML_CFLAGS)
 libosrfcore_la_LIBADD = libwscodec.la $(XML_LIBS)
 
@@ -24,3 +25,7 @@ t_unit_osrf_status_test_LDADD = libosrfcore.la $(JSONC_LIBS)
 check_PROGRAMS += t/unit/osrf_log_test
 t_unit_osrf_log_test_SOURCES = t/unit/osrf_log_test.c t/unit/tap.h
 t_unit_osrf_log_test_LDADD = libosrfcore.la
+
+check_PROGRAMS += t/unit/osrf_flight_test
+t_unit_osrf_flight_test_SOURCES = t/unit/osrf_flight_test.c t/unit/tap.h
+t_unit_osrf_flight_test_LDADD = libosrfcore.la

@@ -53,8 +53,10 @@ static const number_setting numbers[NUMBERS] = {
                               "OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL", 5, 1 },
     [MAX_REQUEST_WAIT] = { FIELD(max_request_wait), MAX_SECONDS,
                            "OSRF_WEBSOCKET_MAX_REQUEST_WAIT_TIME", 600, 0 },
-    [MAX_SESSIONS_SET] = { FIELD(max_sessions), MAX_SESSIONS, NULL, MAX_SESSIONS, 0 },
-    [MAX_IN_FLIGHT_SET] = { FIELD(max_in_flight), MAX_IN_FLIGHT, NULL, MAX_IN_FLIGHT, 0 },
+    [MAX_SESSIONS_SET] = { FIELD(max_sessions), OSRF_FLIGHT_MAX_SESSIONS, NULL,
+                           OSRF_FLIGHT_MAX_SESSIONS, 0 },
+    [MAX_IN_FLIGHT_SET] = { FIELD(max_in_flight), OSRF_FLIGHT_MAX_PENDING, NULL,
+                            OSRF_FLIGHT_MAX_PENDING, 0 },
 };
 
 static int *number_field(bridge_settings *set, const number_setting *num)
@@ -152,6 +154,13 @@ int osrf_bridge_settings(server_rec *s, bridge_settings *out, char *why, size_t 
             return -1;
     }
     return 0;
+}
+
+void osrf_bridge_limits(const bridge_settings *set, osrf_flight_limits *lim)
+{
+    lim->max_request_wait = apr_time_from_sec(set->max_request_wait);
+    lim->idle_timeout = apr_time_from_sec(set->idle_timeout);
+    lim->max_in_flight = set->max_in_flight;
 }
 
 /* --- the start checks ------------------------------------------------------ */
