@@ -271,12 +271,36 @@ static int ws_handler(request_rec *r)
     return OK;
 }
 
+/* One WebSocket per child process is the design: the connection holds
+ * its thread for its whole life, and the reserve, the per-client limit
+ * and the counters count children, as the bridge's bus connections are
+ * the child's.  Under a threaded MPM all of that would be wrong, so the
+ * start stops here, saying why. */
+static int refuse_threaded_mpm(server_rec *s)
+{
+    int threaded = AP_MPMQ_NOT_SUPPORTED, threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
+        threaded = AP_MPMQ_NOT_SUPPORTED;
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
+        threads = 1;
+    if (threaded == AP_MPMQ_NOT_SUPPORTED && threads <= 1)
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                 "OSRFWS01032: mod_osrf_websocket needs the prefork MPM (one "
+                 "WebSocket per child process), and the %s MPM loaded is threaded: "
+                 "load mpm_prefork_module in its place", ap_show_mpm());
+    return DONE;
+}
+
 static int ws_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
     (void)pconf;
     (void)plog;
     (void)ptemp;
+    if (refuse_threaded_mpm(s) != OK)
+        return DONE;
     ws_prefork_warm_up(s);
     return ws_status_post_config(s);
 }
