@@ -50,6 +50,8 @@
 typedef struct _WebSocketState WebSocketState;
 
 struct _WebSocketState {
+    /* set on the connection thread up to the 101 (by the plugin too,
+     * from on_connect), then only read */
     request_rec *r;
     conn_rec *c;
     WebSocketPlugin *plugin;
@@ -60,7 +62,8 @@ struct _WebSocketState {
     apr_array_header_t *protocols;  /* offered, of const char * */
     const char *protocol;           /* chosen */
     const char *extensions;         /* Sec-WebSocket-Extensions answered */
-    ws_metrics_slot *metrics;       /* this child's counters; may be NULL */
+    ws_metrics_slot *metrics;       /* this child's counters; may be NULL;
+                                       relaxed atomics, from any thread */
 
     /* shared with every thread, under lock */
     apr_thread_mutex_t *lock;
