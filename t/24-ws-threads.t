@@ -19,7 +19,11 @@ my $httpd = OSRFWS::Apache->new(
     tls => 1, max_clients => 32, start_servers => 22,
     conf => "WebSocketHandler /stress $plugin stress_init\n"
           . "<Location /stress>\n  Require all granted\n"
-          . "  WebSocketMaxQueuedBytes 256K\n</Location>\n");
+          . "  WebSocketMaxQueuedBytes 256K\n"
+          # One Python process reads all 20 full-speed TLS streams: on a
+          # loaded machine it can fall more than the default 10 s behind on
+          # one of them, and the send timeout (t/35's subject) would drop it.
+          . "  WebSocketSendTimeout 120\n</Location>\n");
 
 for my $url ($httpd->tls_url('/stress'), $httpd->url('/stress')) {
     my $secs = $url =~ /^wss/ ? $seconds : 5;

@@ -65,14 +65,15 @@ sub status_json { (http_get($port, '/osrf-ws-status'))[2] }
 # answering this page aside): the reserve counts every busy child, and a
 # refused client's child may still be hanging up.
 sub quiet {
-    return wait_until(sub {
-        status_json() =~ /"other":1,/;
-    }, 10);
+    wait_until(sub { status_json() =~ /"other":1,/ }, 30)
+        or die 'a child stayed busy with something else for 30 s: '
+            . "the reserve would refuse what this test expects in\n";
 }
 
 # Waits until the instance has all its children (the decision counts
 # busy slots, not children, but a fork must not be what a client waits for).
-wait_until(sub { $httpd->children >= $LIMIT }, 10);
+wait_until(sub { $httpd->children >= $LIMIT }, 30)
+    or die "the instance did not reach its $LIMIT children in 30 s\n";
 
 # --- per client --------------------------------------------------------------------
 my @same = map { ws(local_addr => '127.0.0.5') } 1 .. 2;
