@@ -133,7 +133,6 @@ module AP_MODULE_DECLARE_DATA osrf_ws_bridge_module;
 #define SESSION_LINGER     apr_time_from_sec(10)
 #define LISTENER_STACK     (256 * 1024)
 #define WAKE_TOKEN         "osrf-ws-bridge-wake"
-#define TRIM_AFTER         (256 * 1024)     /* a reply this large: malloc_trim */
 /* how long the connection thread waits for the bus */
 #define SENDER_TIMEOUT     ((struct timeval){ 3, 0 })
 #define MAX_INGRESS        64
@@ -158,6 +157,7 @@ typedef struct {
 typedef struct {
     char address[OSRF_MAX_ADDRESS + 1];
     int outstanding;
+    int discarding;             /* its replies are DELeted, not counted */
     apr_time_t deadline;
     apr_time_t linger_until;
 } retired_address;
@@ -218,9 +218,9 @@ typedef struct {
     int watching;
 
     /* connection thread only */
-    osrf_buf bus_msg;
-    osrf_buf activity;
-    osrf_buf reply;
+    ws_buffer bus_msg;
+    ws_buffer activity;
+    ws_buffer reply;
 
     /* Last, after every field touched on each request: a page of this
      * struct is a page of each child's own memory once written, and these
@@ -398,8 +398,9 @@ static void pending_done(const char *thread, int completed)
 }
 
 /* Keeps a finished connection's address watched, for SESSION_LINGER at
- * least if it had stateful sessions; 0 when there is no room. */
-static int retire(const char *address, int outstanding, int had_sessions)
+ * least if it had stateful sessions, and with its replies DELeted as they
+ * come if it was closed for them (discarding); 0 when there is no room. */
+static int retire(const char *address, int outstanding, int had_sessions, int discarding)
 {
     apr_time_t now = apr_time_now();
     retired_address *d;
@@ -409,6 +410,7 @@ static int retire(const char *address, int outstanding, int had_sessions)
     d = &bridge.retired[bridge.nretired++];
     strcpy(d->address, address);
     d->outstanding = outstanding;
+    d->discarding = discarding;
     d->deadline = now + apr_time_from_sec(bridge.set.max_request_wait);
     d->linger_until = had_sessions ? now + SESSION_LINGER : 0;
     return 1;
@@ -684,7 +686,7 @@ static int child_stopping(void)
 
 /* A reply for the current connection: cache sessions, count the
  * requests it ends, send it on.  Lock held. */
-static void reply_to_client(const osrf_outbound *out, osrf_buf *frame, server_rec *s)
+static void reply_to_client(const osrf_outbound *out, ws_buffer *frame, server_rec *s)
 {
     const WebSocketServer *server;
 
@@ -727,7 +729,7 @@ static void wake_token_popped(const char *key)
  * a retired address; anything else is a late reply to a deleted address,
  * dropped (popping it is what keeps that key from lingering). */
 static void handle_reply(const char *key, const char *raw, size_t len,
-                         osrf_buf *frame, server_rec *s)
+                         ws_buffer *frame, server_rec *s)
 {
     osrf_outbound out;
     retired_address *d;
@@ -780,6 +782,46 @@ static void listener_bus_failed(redisReply *r)
     bridge.recv_bus = NULL;
 }
 
+static void listener_del(const char *key)
+{
+    redisReply *r;
+
+    if (bridge.recv_bus == NULL)
+        return;
+    r = osrf_bus_command(bridge.recv_bus, "DEL %s", key);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        listener_bus_failed(r);
+    else
+        freeReplyObject(r);
+}
+
+/* Whether key is the address of a connection closed for replies past its
+ * bound, open still or retired: whatever comes there is garbage. */
+static int discarding(const char *key)
+{
+    retired_address *d;
+    int yes;
+
+    apr_thread_mutex_lock(bridge.lock);
+    yes = (bridge.server && bridge.overflowed && strcmp(key, bridge.address) == 0)
+          || ((d = retired_find(key)) != NULL && d->discarding);
+    apr_thread_mutex_unlock(bridge.lock);
+    return yes;
+}
+
+/* A message popped from key.  Garbage is not read, and whatever else
+ * waits there is DELeted at once, one command however much it holds:
+ * popped one large reply at a time, it would sit in Redis (with the
+ * services adding more) for as long as the drain takes. */
+static void take_reply(const char *key, const char *raw, size_t len,
+                       ws_buffer *frame, server_rec *s)
+{
+    if (!discarding(key))
+        handle_reply(key, raw, len, frame, s);
+    if (discarding(key))
+        listener_del(key);
+}
+
 /* DELs the retired addresses whose replies are all in, or that waited
  * longer than the max request wait. */
 static void forget_finished(server_rec *s)
@@ -792,11 +834,13 @@ static void forget_finished(server_rec *s)
     for (i = 0; i < bridge.nretired;) {
         retired_address *d = &bridge.retired[i];
 
-        if (!osrf_address_done(d->outstanding, now, d->deadline, d->linger_until)) {
+        /* a discarding address's replies went uncounted: it waits them out */
+        if (!osrf_address_done(d->discarding ? 1 : d->outstanding, now, d->deadline,
+                               d->linger_until)) {
             i++;
             continue;
         }
-        if (d->outstanding > 0)
+        if (d->outstanding > 0 && !d->discarding)
             BLOG(s, OSRF_LOG_INFO, NULL,
                  "OSRFWS02012: %d replies to %s never came; deleting it",
                  d->outstanding, d->address);
@@ -804,21 +848,15 @@ static void forget_finished(server_rec *s)
         *d = bridge.retired[--bridge.nretired];
     }
     apr_thread_mutex_unlock(bridge.lock);
-    for (i = 0; i < n && bridge.recv_bus; i++) {
-        redisReply *r = osrf_bus_command(bridge.recv_bus, "DEL %s", done[i]);
-
-        if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            listener_bus_failed(r);
-        else
-            freeReplyObject(r);
-    }
+    for (i = 0; i < n; i++)
+        listener_del(done[i]);
 }
 
 /* Answers each of the threads with a gateway STATUS (lock held: deliver
  * drops it around each send, so they are a copy, not bridge.pending). */
 static void answer_threads(const pending_thread *threads, int n, int code,
                            const char *lognum, const char *text,
-                           osrf_buf *frame, server_rec *s)
+                           ws_buffer *frame, server_rec *s)
 {
     unsigned long gen = bridge.generation;
     int i;
@@ -831,12 +869,12 @@ static void answer_threads(const pending_thread *threads, int n, int code,
         if (osrf_status_frame(frame, threads[i].thread, threads[i].trace, code, text) == 0)
             deliver(gen, frame->data, frame->len, s);
     }
-    osrf_buf_reset(frame);
+    ws_buffer_reset(frame);
 }
 
 /* The bus connection was lost: replies in flight may be lost with it, so
  * each thread waiting for one gets a STATUS error now rather than never. */
-static void fail_pending(osrf_buf *frame, server_rec *s)
+static void fail_pending(ws_buffer *frame, server_rec *s)
 {
     /* static, as in expire_pending */
     static pending_thread lost[MAX_IN_FLIGHT];
@@ -858,7 +896,7 @@ static void fail_pending(osrf_buf *frame, server_rec *s)
  * service or the router died) gets a STATUS 408 instead of silence; its
  * cached worker is forgotten, and a reply that still comes is counted off
  * the abandoned requests. */
-static void expire_pending(osrf_buf *frame, server_rec *s)
+static void expire_pending(ws_buffer *frame, server_rec *s)
 {
     /* The listener's alone.  Static, not on its stack: 45 kB there would
      * put the frames of the calls below 11 pages deeper, one more page
@@ -921,7 +959,7 @@ static void listener_back(void)
 static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
 {
     server_rec *s = data;
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     char keys[1 + MAX_RETIRED][OSRF_MAX_ADDRESS + 1];
     const char *argv[1 + (1 + MAX_RETIRED) + 1];     /* BLPOP, keys, timeout */
     char timeout[16];
@@ -930,7 +968,8 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
     argv[0] = "BLPOP";
     snprintf(timeout, sizeof(timeout), "%d", bridge.set.idle_check_interval);
     for (;;) {
-        int i, nkeys = watched_keys(keys), large = 0;
+        int i, nkeys = watched_keys(keys);
+        size_t got = 0;
         redisReply *r;
 
         if (bridge.recv_bus == NULL && (bridge.recv_bus = listener_login(s)) == NULL) {
@@ -956,10 +995,10 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-            large = r->element[1]->len >= TRIM_AFTER;
-            handle_reply(r->element[0]->str, r->element[1]->str,
-                         r->element[1]->len, &frame, s);
-            osrf_buf_reset(&frame);
+            got = r->element[1]->len;
+            take_reply(r->element[0]->str, r->element[1]->str,
+                       r->element[1]->len, &frame, s);
+            ws_buffer_reset(&frame);
         } else {
             apr_thread_mutex_lock(bridge.lock);
             check_idle();
@@ -970,8 +1009,7 @@ static void *APR_THREAD_FUNC listen_bus(apr_thread_t *thread, void *data)
             malloc_trim(0);
         }
         freeReplyObject(r);
-        if (large)      /* the reply and its frame are freed: give them back */
-            malloc_trim(0);
+        ws_buffer_give_back(got);  /* the reply and its frame are freed */
         expire_pending(&frame, s);
         forget_finished(s);
     }
@@ -1096,7 +1134,7 @@ static void log_activity(request_rec *r, const char *xid, int refused)
         BLOG(r->server, OSRF_LOG_ACTIVITY, xid, "%s%.*s", head, (int)(nl - line), line);
         line = nl + 1;
     }
-    osrf_buf_reset(&bridge.activity);
+    ws_buffer_reset(&bridge.activity);
 }
 
 /* Refuses the frame just read: its requests are logged as refused. */
@@ -1111,7 +1149,7 @@ static void send_status(const WebSocketServer *server, const osrf_inbound *in,
     if (osrf_status_frame(&bridge.reply, in->thread, in->trace, code, text) == 0)
         server->send(server, MESSAGE_TYPE_TEXT,
                      (const unsigned char *)bridge.reply.data, bridge.reply.len);
-    osrf_buf_reset(&bridge.reply);
+    ws_buffer_reset(&bridge.reply);
 }
 
 /* The client's address: behind a trusted proxy, the last X-Forwarded-For
@@ -1186,10 +1224,10 @@ static size_t CALLBACK bridge_on_message(void *priv, const WebSocketServer *serv
         note_gauges();
         apr_thread_mutex_unlock(bridge.lock);
         send_status(server, &in, 503, "the OpenSRF bus is unavailable");
-        osrf_buf_reset(&bridge.bus_msg);
+        ws_buffer_reset(&bridge.bus_msg);
         return 0;
     }
-    osrf_buf_reset(&bridge.bus_msg);
+    ws_buffer_reset(&bridge.bus_msg);
     log_activity(r, in.xid, 0);
 
     apr_thread_mutex_lock(bridge.lock);
@@ -1221,7 +1259,7 @@ static void end_sessions(server_rec *s)
             BLOG(s, OSRF_LOG_DEBUG, NULL, "OSRFWS02031: thread %s: its session ends "
                  "with the connection; DISCONNECT sent to %s", e->thread, e->worker);
     }
-    osrf_buf_reset(&bridge.bus_msg);
+    ws_buffer_reset(&bridge.bus_msg);
     apr_thread_mutex_lock(bridge.lock);
     bridge.sessions.count = 0;
     note_gauges();
@@ -1261,7 +1299,8 @@ static void CALLBACK bridge_on_disconnect(void *priv, const WebSocketServer *ser
     outstanding = bridge.in_flight + bridge.abandoned;
     sessions = bridge.sessions.count;
     retired = (outstanding > 0 || sessions > 0)
-              && retire(bridge.address, outstanding + watched, sessions > 0);
+              && retire(bridge.address, outstanding + watched, sessions > 0,
+                        bridge.overflowed);
     apr_thread_mutex_unlock(bridge.lock);
     if (watched)
         wake_listener(s);

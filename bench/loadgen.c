@@ -352,13 +352,13 @@ static int ws_on_message(void *ud, unsigned opcode, unsigned flags, unsigned cha
 
     (void)opcode;
     if (flags & WS_RSV1) {
-        c->inflated.len = 0;
+        ws_buffer_reset(&c->inflated);
         if (c->pmd == NULL || ws_pmd_inflate(c->pmd, data, len, 0, &c->inflated) != WS_OK) {
             errors++;
             return 1;
         }
-        on_reply(c, (char *)c->inflated.data, c->inflated.len);
-        ws_buffer_trim(&c->inflated, 65536);
+        on_reply(c, c->inflated.data, c->inflated.len);
+        ws_buffer_reset(&c->inflated);
         return 0;
     }
     on_reply(c, (char *)data, len);

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_bridge.h - the OpenSRF bridge core: client frames to bus messages
- * and back, the stateful session cache, the limits.  No sockets, no
- * httpd, no Redis: buffers in, buffers out (docs/PROTOCOL.md sections 1-4).
+ * and back, the limits; the stateful session cache they read is
+ * osrf_sessions.h.  No sockets, no httpd, no Redis: buffers in, buffers
+ * out (docs/PROTOCOL.md sections 1-4).
  *
- * Ownership: every output goes into a caller's reusable osrf_buf; nothing
- * returned points into a frame after the call.  Nothing here locks: the
- * plugin holds its lock around calls that touch a session cache.
+ * Ownership: every output goes into a caller's reusable ws_buffer
+ * (ws_buffer.h); nothing returned points into a frame after the call.
+ * Nothing here locks: the plugin holds its lock around calls that touch a
+ * session cache.
  */
 #ifndef OSRF_BRIDGE_H
 #define OSRF_BRIDGE_H
 
 #include <stddef.h>
 
-#define OSRF_MAX_THREAD     64
+#include "osrf_sessions.h"
+#include "ws_buffer.h"
+
 #define OSRF_MAX_XID        64
 #define OSRF_MAX_SERVICE    128
-#define OSRF_MAX_ADDRESS    256
 #define OSRF_JSON_DEPTH     1024   /* fleshed Evergreen objects nest deep */
 /* A client frame may hold this many arrays, objects and elements: the
  * gateway builds nothing from a frame, but the OpenSRF service it goes to
@@ -26,35 +29,6 @@
  * stamps, and what Evergreen's activity types (config.usr_activity_type,
  * "Login via Websocket V2") expect. */
 #define OSRF_INGRESS        "ws-translator-v2"
-
-/* A growable byte buffer, reused from message to message. */
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-} osrf_buf;
-
-int osrf_buf_append(osrf_buf *b, const void *p, size_t n);
-int osrf_buf_puts(osrf_buf *b, const char *s);
-void osrf_buf_reset(osrf_buf *b);   /* empties; gives a large buffer back */
-void osrf_buf_free(osrf_buf *b);
-
-/* thread -> the worker address that accepted a CONNECT on it. */
-typedef struct {
-    char thread[OSRF_MAX_THREAD + 1];
-    char worker[OSRF_MAX_ADDRESS + 1];
-} osrf_session;
-
-typedef struct {
-    osrf_session *entries;
-    int count;
-    int max;
-} osrf_sessions;
-
-void osrf_sessions_init(osrf_sessions *s, osrf_session *storage, int max);
-const char *osrf_sessions_find(const osrf_sessions *s, const char *thread);
-int osrf_sessions_add(osrf_sessions *s, const char *thread, const char *worker);
-void osrf_sessions_remove(osrf_sessions *s, const char *thread);
 
 /* What the bridge knows of its bus identity. */
 typedef struct {
@@ -99,8 +73,8 @@ typedef struct {
 osrf_status osrf_client_to_bus(const osrf_identity *id,
                                const osrf_sessions *sessions,
                                const char *frame, size_t len,
-                               osrf_inbound *in, osrf_buf *bus,
-                               osrf_buf *activity);
+                               osrf_inbound *in, ws_buffer *bus,
+                               ws_buffer *activity);
 
 /* The result of reading one bus message. */
 typedef struct {
@@ -118,11 +92,11 @@ typedef struct {
  *   {"thread":T,"log_xid":X,"osrf_msg":BODY}
  * with BODY spliced as it came (never parsed deeper than routing needs). */
 osrf_status osrf_bus_to_client(const char *msg, size_t len,
-                               osrf_outbound *out, osrf_buf *frame);
+                               osrf_outbound *out, ws_buffer *frame);
 
 /* The DISCONNECT a well-behaved client sends to end a stateful session,
  * as a bus message from our address to the session's worker. */
-int osrf_disconnect_message(osrf_buf *bus, const osrf_identity *id,
+int osrf_disconnect_message(ws_buffer *bus, const osrf_identity *id,
                             const osrf_session *s);
 
 /* --- limits: pure decisions, times in microseconds ---------------------- */
@@ -138,7 +112,7 @@ int osrf_address_done(int outstanding, long long now, long long deadline,
                       long long linger_until);
 
 /* A STATUS error for the client on a thread (empty thread: none). */
-int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,
+int osrf_status_frame(ws_buffer *frame, const char *thread, const char *trace,
                       int code, const char *text);
 
 #endif /* OSRF_BRIDGE_H */

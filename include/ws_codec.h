@@ -40,12 +40,6 @@ enum ws_opcode {
 #define WS_MAX_CONTROL_PAYLOAD   125
 #define WS_MAX_HEADER_SIZE       14    /* 2 + 8 (64-bit length) + 4 (mask) */
 
-/* The first allocation of a growable buffer (ws_buffer, the reader's
- * message): sized for the common OpenSRF message, not a large one, since
- * every idle connection keeps its buffers (they double as needed and are
- * trimmed after a large message). */
-#define WS_FIRST_BUFFER          1024
-
 /* Bits of the first header byte other than the opcode. */
 #define WS_FIN   0x80
 #define WS_RSV1  0x40

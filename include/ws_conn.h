@@ -17,18 +17,12 @@
 #include "apr_thread_mutex.h"
 
 #include "websocket_plugin.h"
+#include "ws_buffer.h"
 #include "ws_codec.h"
 #include "ws_config.h"
 #include "ws_deflate.h"
 #include "ws_metrics.h"
 #include "ws_session.h"
-
-#define WS_KEEP_BUFFER    (64 * 1024)
-/* A message at least this large gives the heap back once it is done:
- * glibc keeps freed memory for reuse (its mmap threshold grows with the
- * largest block freed), and a prefork child idles for hours after one
- * large result. */
-#define WS_TRIM_AFTER     (256 * 1024)
 
 /*
  * Threads and locks: the one comment block on them (which thread owns
@@ -97,7 +91,8 @@ struct _WebSocketState {
     int tls;                        /* mod_ssl may hold decrypted bytes */
     int done;                       /* leave the loop and drop TCP */
     int shutdown_seen;
-    int trim_due;                   /* a large message was read */
+    apr_size_t trim_due;            /* the largest message read since
+                                       the heap was last given back */
 };
 
 /* Makes a state the handshake has filled in (r, c, plugin, set, pmd)
@@ -164,9 +159,5 @@ int ws_conn_is_closing(WebSocketState *st);
  * the outbox again after letting go, as this one does, so nothing queued
  * stays behind. */
 void ws_conn_flush(WebSocketState *st);
-
-/* After a message of len bytes, whose buffers are freed: the heap goes
- * back to the kernel if it was a large one. */
-void ws_conn_give_back(apr_size_t len);
 
 #endif /* WS_CONN_H */

@@ -18,19 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws_buffer.h"
 #include "ws_codec.h"
-
-/* A growable byte buffer (malloc'd; the owner frees it with ws_buffer_free). */
-typedef struct {
-    unsigned char *data;
-    size_t len;
-    size_t cap;
-} ws_buffer;
-
-int ws_buffer_append(ws_buffer *b, const void *p, size_t n);   /* 0 or -1 */
-/* Frees the storage of an empty buffer grown past keep bytes. */
-void ws_buffer_trim(ws_buffer *b, size_t keep);
-void ws_buffer_free(ws_buffer *b);
 
 /* What the server is willing to do (directives). */
 typedef struct {
@@ -68,8 +57,8 @@ ws_status ws_pmd_deflate(ws_pmd *z, const unsigned char *in, size_t n,
 
 /* Appends the decompressed form of a whole compressed message to out,
  * failing with WS_ERR_TOO_BIG as soon as out would pass max bytes (0: no
- * limit), so a deflate bomb costs at most max bytes; WS_ERR_DATA when the
- * data is not valid deflate. */
+ * limit but WS_BUFFER_MAX), so a deflate bomb costs at most max bytes;
+ * WS_ERR_DATA when the data is not valid deflate. */
 ws_status ws_pmd_inflate(ws_pmd *z, const unsigned char *in, size_t n,
                          uint64_t max, ws_buffer *out);
 

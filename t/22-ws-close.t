@@ -7,7 +7,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Apache;
 use OSRFWS::WSClient;
 

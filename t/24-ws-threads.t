@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # send from a second thread while the connection reads, over wss: 20
-# connections at full speed for OSRFWS_STRESS_SECONDS (default 60), every
-# frame checked, nothing in the error log (also run on the ASan build).
+# connections at full speed for OSRFWS_STRESS_SECONDS (default 60; 15 on
+# the sanitizer build, whose make check follows the release build's),
+# every frame checked, nothing in the error log.
 use strict;
 use warnings;
 use FindBin;
@@ -10,7 +11,8 @@ use Test::More;
 use JSON::PP qw(decode_json);
 use OSRFWS::Apache;
 
-my $seconds = $ENV{OSRFWS_STRESS_SECONDS} // 60;
+my $seconds = $ENV{OSRFWS_STRESS_SECONDS}
+            // (($ENV{OSRFWS_SANITIZERS} // '') eq 'yes' ? 15 : 60);
 my $plugin = OSRFWS::Util::builddir() . '/t/plugins/.libs/ws_stress.so';
 die "stress plugin not built ($plugin): script/build (or make tests-built) builds it\n"
     unless -f $plugin;

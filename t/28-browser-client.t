@@ -239,6 +239,7 @@ is_deeply $r, { other => 'yes', sum => 9 }, 'the classic <script> build works th
 $tab2->close;
 
 # --- the gateway stops with requests in flight ---------------------------------------------------
+my $slept = $gw->osrf->requests_started('opensrf.test', 'sleep');
 js($tab, q{
     window.failed = [];
     window.sleeper = new OpenSRF.ClientSession('opensrf.test');
@@ -250,7 +251,8 @@ js($tab, q{
                     onerror: (e) => failed.push(e.kind + ': ' + e.message) }).send();
     return 1;
 });
-sleep 1;
+ok $gw->osrf->wait_started('opensrf.test', 'sleep', count => $slept + 2),
+    'both requests are in flight (their workers have started them)';
 my $t0 = time;
 $httpd->stop;
 my $failed = wait_until(sub { my $f = js($tab, 'return failed'); @$f >= 3 && $f }, 20);
@@ -264,12 +266,14 @@ is js($tab, 'return stateful.state'), 2, '... and is disconnected';
 # --- reconnect once the gateway is back ----------------------------------------------------------
 js($tab, q{
     window.after = null;
+    window.down_at = states.length;
     new OpenSRF.ClientSession('opensrf.math').request('add', 40, 2).send().first()
         .then((v) => { window.after = { v } }, (e) => { window.after = { error: String(e) } });
     return 1;
 });
-sleep 2;
-is js($tab, 'return window.after'), undef, 'while the gateway is down the request waits (queued, retrying)';
+ok wait_until(sub { js($tab, q{return states.slice(down_at).filter((s) => s.startsWith('closed')).length}) >= 2 }, 20),
+    'while the gateway is down the client tries again (two attempts refused)';
+is js($tab, 'return window.after'), undef, '... and the request waits (queued)';
 $httpd->start;
 my $after = wait_until(sub { js($tab, 'return window.after') }, 20);
 is_deeply $after, { v => 42 }, 'after the restart the queued request goes through';

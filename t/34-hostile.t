@@ -64,7 +64,6 @@ sub note_gateway_ports {
 sub with_healthy {
     my ($what, $body) = @_;
     my $h = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
-    sleep 0.5;
     $body->();
     note_gateway_ports();
     my $t = $h->stop;
@@ -137,7 +136,7 @@ with_healthy('slow handshakes and half-sent frames', sub {
     # an idle WebSocket outlives the header timeout (body=0: only the
     # handshake is timed by mod_reqtimeout)
     $c = OSRFWS::OsrfClient->new(port => $port);
-    sleep 3.5;
+    sleep 3.5;      # the test itself: silent past header=2-3's longest (3 s)
     is_deeply $c->call('opensrf.math', 'add', [2, 2])->{results}, [4],
         'an idle WebSocket is not cut by RequestReadTimeout';
 });
@@ -150,8 +149,7 @@ with_healthy('a flood beyond MaxRequestWorkers', sub {
            . "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
            . "Sec-WebSocket-Version: 13\r\n\r\n";
     syswrite($_, $hs) for grep { $_ } @flood;
-    sleep 2;
-    like $gw->httpd->error_log, qr/AH00161: server reached MaxRequestWorkers/,
+    ok wait_until(sub { $gw->httpd->error_log =~ /AH00161: server reached MaxRequestWorkers/ }, 15),
         'Apache logs that it reached MaxRequestWorkers';
     close $_ for grep { $_ } @flood;
     ok wait_until(sub {
@@ -259,7 +257,7 @@ with_healthy('a client sending faster than it reads', sub {
     for (1 .. 30) {
         my $r = rss_kb($child);
         $peak = $r if $r > $peak;
-        sleep 0.1;
+        sleep 0.1;      # the pace of the samples over the 3 s the client reads nothing
     }
     cmp_ok $peak - $before, '<', $GROWTH_KB, "unread replies: the child grew by @{[ $peak - $before ]} kB only (back-pressure)";
     my $got = $c->collect_many(\@t, 60);

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::XS;
 use POSIX ();
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::HealthyClient;
 use OSRFWS::OsrfClient;
@@ -132,6 +132,8 @@ my $healthy = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
     my $base = used_memory();
     my $peak = $base;
     my $sample = sub { my $m = used_memory(); $peak = $m if $m > $peak; $m };
+    my $sent = sub { $admin->info('stats')->{total_net_output_bytes} };
+    my $sent0 = $sent->();
     my @c = map { non_reader("127.0.0.1$_", 12, 1_000_000) } 1 .. 8;
     my $count = sub {
         my ($re) = @_;
@@ -144,6 +146,13 @@ my $healthy = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
         'eight clients that ask for 12 MB each and read nothing: each closed with 1008 '
         . 'once its replies pass WebSocketMaxQueuedBytes, logged with its address (OSRFWS02032)'
         or diag $count->($over) . ' of 8';
+    # From then on their replies are garbage: the listener DELs each
+    # address whatever it holds, rather than popping a 1 MB reply at a
+    # time (which took a second or more on a loaded machine).
+    my $t8 = time;
+    ok wait_until(sub { $sample->() - $base < 8 * $BOUND }, 0.5, 0.01),
+        sprintf 'once all eight are closed, Redis is under 8 x the bound over its base '
+        . 'at once (%.2f s): what waited for them is deleted, not popped', time - $t8;
     ok wait_until(sub { $sample->(); $count->($dropped) == 8 }, 15, 0.02),
         'and dropped once it read nothing for WebSocketSendTimeout 3 (OSRFWS01031)'
         or diag $count->($dropped) . ' of 8';
@@ -152,10 +161,15 @@ my $healthy = OSRFWS::HealthyClient->start(port => $port, dir => $dir);
     my $now = $sample->();
     cmp_ok $now - $base, '<', 8 * $BOUND, sprintf 'Redis holds %.1f MB more than before (under 8 x '
         . 'the %d MB bound), not the replies of 96 MB', ($now - $base) / 1048576, $BOUND / 1048576;
-    # The peak is how far the service ran ahead of the children's listeners,
-    # which never stop popping: on a loaded machine that can be most of the
-    # 96 MB for a second or two, all drained within seconds.
-    diag sprintf 'Redis peak: %.1f MB over its base', ($peak - $base) / 1048576;
+    # The peak is how far the services ran ahead of the children before
+    # each knew its client was over the bound: that takes the bound's
+    # worth of replies through the child, plus the kernel's socket
+    # buffers, at 0.1 to 0.8 s per 1 MB reply on a loaded 2-core machine,
+    # while the services push all 96 MB within about 3.5 s.  So the peak
+    # is not asserted; see README.websockets, "Replies a client does not
+    # read".
+    diag sprintf 'Redis peak: %.1f MB over its base; %.1f MB of replies popped off the bus',
+        ($peak - $base) / 1048576, ($sent->() - $sent0) / 1048576;
     $_->ws->close for @c;
 }
 my $t = $healthy->stop;

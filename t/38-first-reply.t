@@ -2,9 +2,11 @@
 # A new connection's first reply comes at once, on a child reused from the
 # connection before: 200 connections one after another on a small instance
 # (one or two children serve them all), each makes one call, and its first
-# reply must arrive within 100 ms.  The listener's BLPOP times out after
+# reply must arrive within 1 s.  The listener's BLPOP times out after
 # OSRF_WEBSOCKET_IDLE_CHECK_INTERVAL (5 s by default, kept here): a reply
-# that waits on a key the listener does not watch shows as about 5 s.
+# that waits on a key the listener does not watch shows as about 5 s.  (On
+# an idle machine a first reply takes a few ms; 1 s leaves room for a
+# loaded one, where 100 ms was seen missed by 29 ms, and is far from 5 s.)
 use strict;
 use warnings;
 use FindBin;
@@ -15,7 +17,7 @@ use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 
 my $CONNECTIONS = 200;
-my $BOUND = 0.100;
+my $BOUND = 1.0;
 my $GIVE_UP = 3;        # slow ones before stopping: each costs about 5 s
 
 my $gw = OSRFWS::Gateway->new(

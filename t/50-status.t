@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use IO::Socket::INET;
 use JSON::XS;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(wait_until);

@@ -12,7 +12,7 @@ use IO::Select;
 use IO::Socket::UNIX;
 use Socket qw(SOCK_DGRAM);
 use JSON::XS;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(wait_until tempdir);

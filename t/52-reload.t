@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use OSRFWS::Gateway;
 use OSRFWS::OsrfClient;
 use OSRFWS::Util qw(wait_until);
@@ -37,7 +37,8 @@ my %old = map { $_ => 1 } $httpd->children;
 
 my $t = OSRFWS::OsrfClient::new_thread();
 $busy->send_request('opensrf.test', $t, 'sleep', [3]);
-sleep 0.5;
+ok $gw->osrf->wait_started('opensrf.test', 'sleep', thread => $t),
+    'a slow call is in flight (its worker has started it)';
 $httpd->set_conf("OSRFWebSocketIdleTimeout 2\nWebSocketMaxMessageSize 16K\n");
 my $restarts = $httpd->restarts;
 my $t0 = time;

@@ -22,16 +22,19 @@ use OSRFWS::Util qw(wait_until pid_alive);
 # request in flight, its listener blocked on the bus.  Returns them once
 # the first reply has come out.
 sub load {
-    my ($httpd) = @_;
+    my ($gw) = @_;
+    my $httpd = $gw->httpd;
     my $reader_less = OSRFWS::OsrfClient->new(port => $httpd->port);
     $reader_less->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(),
                                'stream', [20000]);
     my $waiting = OSRFWS::OsrfClient->new(port => $httpd->port);
-    $waiting->send_request('opensrf.test', OSRFWS::OsrfClient::new_thread(),
-                           'sleep', [5]);
+    my $t = OSRFWS::OsrfClient::new_thread();
+    $waiting->send_request('opensrf.test', $t, 'sleep', [5]);
     my $ws = $reader_less->ws;
     ok length($ws->{buf}) || IO::Select->new($ws->{sock})->can_read(15),
        'the stream has started';
+    ok $gw->osrf->wait_started('opensrf.test', 'sleep', thread => $t),
+       'the other request is in flight';
     return ($reader_less, $waiting);
 }
 
@@ -62,7 +65,7 @@ sub clean_log {
 {
     my $gw = OSRFWS::Gateway->new;
     my $httpd = $gw->httpd;
-    my @clients = load($httpd);
+    my @clients = load($gw);
     my $parent = $httpd->pid;
     my @children = children_of($httpd);
     my $t0 = time;
@@ -82,13 +85,13 @@ sub clean_log {
         conf => "GracefulShutdownTimeout 1\nWebSocketSendTimeout 3" });
     my $httpd = $gw->httpd;
 
-    my @clients = load($httpd);
+    my @clients = load($gw);
     my @old = children_of($httpd);
     ok $httpd->graceful_and_wait(15), 'graceful restart';
     none_left('graceful restart', @old);
     @clients = ();
 
-    @clients = load($httpd);
+    @clients = load($gw);
     my $parent = $httpd->pid;
     my @children = children_of($httpd);
     my $t0 = time;

@@ -93,14 +93,15 @@ my $slow;
 $slow = $busy->{thread};
 $busy->{c}->call('opensrf.test', 'whoami', [], thread => $slow) for 1 .. 20;
 $busy->{c}->send_request('opensrf.test', $slow, 'sleep', [2]);
-select undef, undef, undef, 0.3;           # the request is on the bus
+ok $gw->osrf->wait_started('opensrf.test', 'sleep', thread => $slow),
+    'a call in flight on gw1 (its worker has started it)';
 # the stop itself is timed by a watcher, apart from the checks below
 # (HAProxy's health checks, new connections) that run meanwhile
 my $parent1 = $gw{gw1}->pid;
 my $watcher = fork // die "fork: $!";
 if (!$watcher) {
     my $t0 = time;
-    select undef, undef, undef, 0.05 while pid_alive($parent1) && time - $t0 < 30;
+    wait_until(sub { !pid_alive($parent1) }, 30, 0.05);
     POSIX::_exit(time - $t0 < 15 ? 0 : 1);
 }
 $gw{gw1}->graceful_stop;

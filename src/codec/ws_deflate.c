@@ -15,50 +15,6 @@
 #define INFLATE_CHUNK  16384
 #define MEM_LEVEL      8
 
-/* --- buffers ------------------------------------------------------------- */
-
-static int buffer_reserve(ws_buffer *b, size_t n)
-{
-    size_t cap = b->cap ? b->cap : WS_FIRST_BUFFER;
-    unsigned char *p;
-
-    if (b->len + n <= b->cap)
-        return 0;
-    if (b->len + n < b->len)
-        return -1;
-    while (cap < b->len + n)
-        cap *= 2;
-    if ((p = realloc(b->data, cap)) == NULL)
-        return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-int ws_buffer_append(ws_buffer *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (buffer_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-void ws_buffer_trim(ws_buffer *b, size_t keep)
-{
-    if (b->len == 0 && b->cap > keep)
-        ws_buffer_free(b);
-}
-
-void ws_buffer_free(ws_buffer *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
 /* --- the offer parser (RFC 7230 section 3.2.6 tokens and quoted-strings) --- */
 
 #define MAX_PARAM 32
@@ -277,7 +233,7 @@ ws_status ws_pmd_deflate(ws_pmd *z, const unsigned char *in, size_t n,
     static const unsigned char tail[4] = { 0x00, 0x00, 0xff, 0xff };
     z_stream *s = &z->def;
     ws_status st = WS_OK;
-    size_t want;
+    size_t want, room;
 
     if (!z->def_live) {
         memset(s, 0, sizeof(*s));
@@ -292,21 +248,22 @@ ws_status ws_pmd_deflate(ws_pmd *z, const unsigned char *in, size_t n,
     do {
         int rc;
 
-        if (buffer_reserve(out, want) < 0) {
+        if (ws_buffer_reserve(out, want) < 0) {
             st = WS_ERR_NOMEM;
             break;
         }
-        s->next_out = out->data + out->len;
-        s->avail_out = (uInt)(out->cap - out->len);
+        room = ws_buffer_room(out);
+        s->next_out = (Bytef *)out->data + out->len;
+        s->avail_out = (uInt)room;
         rc = deflate(s, Z_SYNC_FLUSH);
-        out->len = out->cap - s->avail_out;
+        ws_buffer_set_len(out, out->len + room - s->avail_out);
         if (rc != Z_OK && rc != Z_BUF_ERROR)
             st = WS_ERR_NOMEM;
         want = 4096;
     } while (st == WS_OK && s->avail_out == 0);
     /* a sync flush ends in 00 00 ff ff, which the receiver puts back */
     if (st == WS_OK && out->len >= 4 && memcmp(out->data + out->len - 4, tail, 4) == 0)
-        out->len -= 4;
+        ws_buffer_set_len(out, out->len - 4);
     else if (st == WS_OK)
         st = WS_ERR_NOMEM;
     if (st != WS_OK || z->params.server_no_context_takeover) {
@@ -323,15 +280,15 @@ static ws_status inflate_input(z_stream *s, uint64_t max, ws_buffer *out, int *e
         size_t room;
         int rc;
 
-        if (buffer_reserve(out, INFLATE_CHUNK) < 0)
-            return WS_ERR_NOMEM;
-        room = out->cap - out->len;
+        if (ws_buffer_reserve(out, INFLATE_CHUNK) < 0)
+            return ws_buffer_fits(out, INFLATE_CHUNK) ? WS_ERR_NOMEM : WS_ERR_TOO_BIG;
+        room = ws_buffer_room(out);
         if (max && room > max - out->len + 1)
             room = (size_t)(max - out->len + 1);
-        s->next_out = out->data + out->len;
+        s->next_out = (Bytef *)out->data + out->len;
         s->avail_out = (uInt)room;
         rc = inflate(s, Z_SYNC_FLUSH);
-        out->len += room - s->avail_out;
+        ws_buffer_set_len(out, out->len + room - s->avail_out);
         if (max && out->len > max)
             return WS_ERR_TOO_BIG;
         if (rc == Z_STREAM_END) {

@@ -11,11 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws_buffer.h"
 #include "ws_codec.h"
-
-/* A message buffer grown past this is freed once its message is out, so an
- * idle connection does not keep the memory of its largest message. */
-#define WS_KEEP_BUFFER  (64 * 1024)
 
 enum reader_state {
     RS_HEAD0,       /* FIN, RSV, opcode */
@@ -48,9 +45,7 @@ struct ws_reader {
     int in_message;
     unsigned msg_opcode;
     unsigned msg_flags;
-    unsigned char *buf;
-    size_t buf_len;
-    size_t buf_cap;
+    ws_buffer msg;              /* reused; reset once delivered */
     ws_utf8 utf8;
 
     unsigned char control[WS_MAX_CONTROL_PAYLOAD];
@@ -165,7 +160,7 @@ void ws_reader_free(ws_reader *r)
 {
     if (r == NULL)
         return;
-    free(r->buf);
+    ws_buffer_free(&r->msg);
     free(r);
 }
 
@@ -241,9 +236,9 @@ static ws_status length_known(ws_reader *r)
         if (r->length > WS_MAX_CONTROL_PAYLOAD)
             return fail(r, WS_ERR_PROTOCOL, "control frame payload over 125 bytes");
     } else if (r->cfg.max_message
-               && r->length > r->cfg.max_message - r->buf_len) {
+               && r->length > r->cfg.max_message - r->msg.len) {
         return fail(r, WS_ERR_TOO_BIG, "message too big");
-    } else if (r->length > SIZE_MAX - r->buf_len) {
+    } else if (!ws_buffer_fits(&r->msg, r->length)) {
         return fail(r, WS_ERR_TOO_BIG, "message too big for this machine");
     }
     r->got = 0;
@@ -284,23 +279,8 @@ static void start_message(ws_reader *r)
     r->in_message = 1;
     r->msg_opcode = r->opcode;
     r->msg_flags = r->flags & WS_RSV1;
-    r->buf_len = 0;
+    ws_buffer_reset(&r->msg);
     ws_utf8_init(&r->utf8);
-}
-
-static int grow(ws_reader *r, size_t need)
-{
-    size_t cap = r->buf_cap ? r->buf_cap : WS_FIRST_BUFFER;
-    unsigned char *p;
-
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    p = realloc(r->buf, cap);
-    if (p == NULL)
-        return -1;
-    r->buf = p;
-    r->buf_cap = cap;
-    return 0;
 }
 
 /* A compressed message (RSV1) is checked for UTF-8 by whoever inflates it. */
@@ -317,14 +297,10 @@ static ws_status deliver_message(ws_reader *r)
         return fail(r, WS_ERR_UTF8, "text message ends inside a character");
     r->in_message = 0;
     rc = r->cb.on_message
-         ? r->cb.on_message(r->ud, r->msg_opcode, r->msg_flags, r->buf, r->buf_len)
+         ? r->cb.on_message(r->ud, r->msg_opcode, r->msg_flags,
+                            (unsigned char *)r->msg.data, r->msg.len)
          : 0;
-    r->buf_len = 0;
-    if (r->buf_cap > WS_KEEP_BUFFER) {
-        free(r->buf);
-        r->buf = NULL;
-        r->buf_cap = 0;
-    }
+    ws_buffer_reset(&r->msg);
     return rc ? stopped(r) : WS_OK;
 }
 
@@ -383,20 +359,17 @@ static ws_status read_payload(ws_reader *r, const unsigned char *p, size_t n)
         return r->got == r->length ? frame_done(r) : WS_OK;
     if (is_control(r->opcode)) {
         dst = r->control + r->got;
+        memcpy(dst, p, n);
     } else {
-        if (r->buf_len + n > r->buf_cap && grow(r, r->buf_len + n) < 0)
+        if (ws_buffer_append(&r->msg, p, n) < 0)
             return fail(r, WS_ERR_NOMEM, "out of memory");
-        dst = r->buf + r->buf_len;
+        dst = (unsigned char *)r->msg.data + r->msg.len - n;
     }
-    memcpy(dst, p, n);
     if (r->masked)
         ws_mask(dst, n, r->mask, r->got);
     r->got += n;
-    if (!is_control(r->opcode)) {
-        r->buf_len += n;
-        if (check_text(r) && ws_utf8_feed(&r->utf8, dst, n) < 0)
-            return fail(r, WS_ERR_UTF8, "text message is not UTF-8");
-    }
+    if (!is_control(r->opcode) && check_text(r) && ws_utf8_feed(&r->utf8, dst, n) < 0)
+        return fail(r, WS_ERR_UTF8, "text message is not UTF-8");
     return r->got == r->length ? frame_done(r) : WS_OK;
 }
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osrf_json.c - the JSON span scanner (see osrf_json.h): one checking
- * pass over a message, then walks that only find where values end.
+ * pass over a message, then walks that only find where values end; and
+ * the gateway's JSON output, written straight into a ws_buffer.
  */
 #include <string.h>
 
 #include "osrf_json.h"
 #include "ws_codec.h"
 
-static const char *skip_ws(const char *p, const char *end)
+const char *osrf_json_skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
@@ -90,10 +91,10 @@ static const char *skip_scalar(const char *p, const char *end)
 /* Past `"key" :` at p (white space allowed around it), or NULL. */
 static const char *skip_key(const char *p, const char *end)
 {
-    p = skip_ws(p, end);
+    p = osrf_json_skip_ws(p, end);
     if (p >= end || *p != '"' || (p = skip_string(p, end)) == NULL)
         return NULL;
-    p = skip_ws(p, end);
+    p = osrf_json_skip_ws(p, end);
     return p < end && *p == ':' ? p + 1 : NULL;
 }
 
@@ -107,14 +108,14 @@ const char *osrf_json_skip(const char *p, const char *end, int max_depth)
     if (max_depth > MAX_NESTING)
         max_depth = MAX_NESTING;
     for (;;) {
-        p = skip_ws(p, end);
+        p = osrf_json_skip_ws(p, end);
         if (p >= end)
             return NULL;
         if (want_value && (*p == '{' || *p == '[')) {
             if (depth == max_depth)
                 return NULL;
             in_object[depth++] = *p++ == '{';
-            p = skip_ws(p, end);
+            p = osrf_json_skip_ws(p, end);
             if (p < end && *p == (in_object[depth - 1] ? '}' : ']')) {
                 p++;
                 if (--depth == 0)
@@ -162,7 +163,7 @@ static const char *end_of_value(const char *p, const char *end)
 {
     int depth = 0;
 
-    p = skip_ws(p, end);
+    p = osrf_json_skip_ws(p, end);
     while (p < end) {
         switch (*p) {
         case '"':
@@ -200,11 +201,11 @@ static const char *end_of_value(const char *p, const char *end)
  * that follows the cursor; NULL when there is none. */
 static const char *next_item(osrf_span c, const char *cursor, char open)
 {
-    const char *end = c.p + c.n, *p = skip_ws(cursor ? cursor : c.p, end);
+    const char *end = c.p + c.n, *p = osrf_json_skip_ws(cursor ? cursor : c.p, end);
 
     if (p >= end || *p != (cursor ? ',' : open))
         return NULL;
-    p = skip_ws(p + 1, end);
+    p = osrf_json_skip_ws(p + 1, end);
     return p < end && *p != (open == '{' ? '}' : ']') ? p : NULL;
 }
 
@@ -216,10 +217,10 @@ int osrf_json_member(osrf_span obj, const char **cursor, osrf_span *key, osrf_sp
         return 0;
     key->p = p;
     key->n = (size_t)(v - p);
-    v = skip_ws(v, end);
+    v = osrf_json_skip_ws(v, end);
     if (v >= end || *v != ':')
         return 0;
-    v = skip_ws(v + 1, end);
+    v = osrf_json_skip_ws(v + 1, end);
     if ((p = end_of_value(v, end)) == NULL || p == v)
         return 0;
     value->p = v;
@@ -246,6 +247,20 @@ int osrf_json_get(osrf_span obj, const char *key, osrf_span *value)
         if (osrf_json_key_is(k, key))
             return 1;
     return 0;
+}
+
+void osrf_json_members(osrf_span obj, const char *const *names, osrf_span *values)
+{
+    const char *cursor = NULL;
+    osrf_span k, v;
+    int i;
+
+    for (i = 0; names[i]; i++)
+        values[i].p = NULL, values[i].n = 0;
+    while (osrf_json_member(obj, &cursor, &k, &v))
+        for (i = 0; names[i]; i++)
+            if (osrf_json_key_is(k, names[i]))
+                values[i] = v;
 }
 
 int osrf_json_next(osrf_span arr, const char **cursor, osrf_span *elem)
@@ -372,4 +387,83 @@ int osrf_json_int(osrf_span v)
     for (; p < end && *p >= '0' && *p <= '9' && digits < 9; p++, digits++)
         n = n * 10 + (*p - '0');
     return digits && p == end ? n : -1;
+}
+
+int osrf_json_over_values(const char *p, size_t len, size_t max)
+{
+    const char *end = p + len;
+    size_t n = 0;
+
+    while (p != NULL && p < end) {
+        char c = *p;
+
+        if (c == '"') {
+            p = end_of_string(p, end);
+            continue;
+        }
+        p++;
+        if ((c == ',' || c == '[' || c == '{') && ++n > max)
+            return 1;
+    }
+    return 0;
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+int osrf_json_append_compact(ws_buffer *b, osrf_span v)
+{
+    const char *p = v.p, *end = v.p + v.n, *run = p;
+
+    while (p != NULL && p < end) {
+        if (*p == '"') {
+            p = end_of_string(p, end);
+        } else if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            ws_buffer_append(b, run, (size_t)(p - run));
+            run = p = osrf_json_skip_ws(p, end);
+        } else {
+            p++;
+        }
+    }
+    return ws_buffer_append(b, run, (size_t)(end - run));
+}
+
+/* JSON's two-character escapes, as json-c and JSON.stringify write them. */
+static const char *short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':  return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default:   return NULL;
+    }
+}
+
+int osrf_json_append_string(ws_buffer *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+
+    ws_buffer_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = short_escape(c);
+        char u[7] = "\\u00";
+
+        if (esc == NULL && c >= 0x20)
+            continue;
+        if (esc == NULL) {
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            esc = u;
+        }
+        ws_buffer_append(b, run, (size_t)(s - run));
+        ws_buffer_puts(b, esc);
+        run = s + 1;
+    }
+    ws_buffer_append(b, run, (size_t)(s - run));
+    return ws_buffer_puts(b, "\"");
 }

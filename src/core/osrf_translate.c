@@ -14,137 +14,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "osrf_bridge.h"
 #include "osrf_json.h"
 #include "osrf_log.h"
 
-#define KEEP_BUFFER (256 * 1024)
-
-/* --- buffers ------------------------------------------------------------ */
-
-int osrf_buf_append(osrf_buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        char *q;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if ((q = realloc(b->data, cap)) == NULL)
-            return -1;
-        b->data = q;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int osrf_buf_puts(osrf_buf *b, const char *s)
-{
-    return osrf_buf_append(b, s, strlen(s));
-}
-
-void osrf_buf_reset(osrf_buf *b)
-{
-    b->len = 0;
-    if (b->cap > KEEP_BUFFER) {
-        free(b->data);
-        b->data = NULL;
-        b->cap = 0;
-    }
-}
-
-void osrf_buf_free(osrf_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-/* --- the session cache --------------------------------------------------- */
-
-void osrf_sessions_init(osrf_sessions *s, osrf_session *storage, int max)
-{
-    s->entries = storage;
-    s->count = 0;
-    s->max = max;
-}
-
-const char *osrf_sessions_find(const osrf_sessions *s, const char *thread)
-{
-    int i;
-
-    for (i = 0; i < s->count; i++)
-        if (strcmp(s->entries[i].thread, thread) == 0)
-            return s->entries[i].worker;
-    return NULL;
-}
-
-void osrf_sessions_remove(osrf_sessions *s, const char *thread)
-{
-    int i;
-
-    for (i = 0; i < s->count; i++)
-        if (strcmp(s->entries[i].thread, thread) == 0) {
-            s->entries[i] = s->entries[--s->count];
-            return;
-        }
-}
-
-/* -1 when full: the caller refuses the session rather than forget another. */
-int osrf_sessions_add(osrf_sessions *s, const char *thread, const char *worker)
-{
-    osrf_session *e;
-
-    osrf_sessions_remove(s, thread);
-    if (s->count >= s->max || strlen(thread) > OSRF_MAX_THREAD
-        || strlen(worker) > OSRF_MAX_ADDRESS)
-        return -1;
-    e = &s->entries[s->count++];
-    strcpy(e->thread, thread);
-    strcpy(e->worker, worker);
-    return 0;
-}
-
-/* --- JSON out ------------------------------------------------------------ */
-
-static const char *skip_space(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    return p;
-}
-
 static int only_space(const char *p, const char *end)
 {
-    return skip_space(p, end) == end;
-}
-
-/* Appends the checked JSON value v without the white space between its
- * tokens: what json-c's plain output was, without building the tree. */
-static int append_compact(osrf_buf *b, osrf_span v)
-{
-    const char *p = v.p, *end = v.p + v.n, *run = p;
-
-    while (p < end) {
-        if (*p == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-            p++;
-        } else if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-            if (osrf_buf_append(b, run, (size_t)(p - run)) < 0)
-                return -1;
-            run = p = skip_space(p, end);
-        } else {
-            p++;
-        }
-    }
-    return osrf_buf_append(b, run, (size_t)(end - run));
+    return osrf_json_skip_ws(p, end) == end;
 }
 
 /* --- client -> bus ------------------------------------------------------ */
@@ -196,22 +72,6 @@ static void trace_member(osrf_span v, char *out, size_t outlen)
     }
 }
 
-/* The last member of obj named each of names (a client's duplicate key
- * means what the service's parser will take: the last). */
-static void members(osrf_span obj, const char *const *names, osrf_span *values)
-{
-    const char *cursor = NULL;
-    osrf_span k, v;
-    int i;
-
-    for (i = 0; names[i]; i++)
-        values[i].p = NULL, values[i].n = 0;
-    while (osrf_json_member(obj, &cursor, &k, &v))
-        for (i = 0; names[i]; i++)
-            if (osrf_json_key_is(k, names[i]))
-                values[i] = v;
-}
-
 /* The first message's threadTrace, for a STATUS answer to a frame refused
  * before its messages are read (a bad service name, log_xid). */
 static void first_trace(osrf_span msgs, osrf_inbound *in)
@@ -223,17 +83,17 @@ static void first_trace(osrf_span msgs, osrf_inbound *in)
     if (msgs.p == NULL || msgs.p[0] != '[' || !osrf_json_next(msgs, &cursor, &m)
         || m.p[0] != '{')
         return;
-    members(m, m_names, &p);
+    osrf_json_members(m, m_names, &p);
     if (p.p == NULL || p.p[0] != '{')
         return;
-    members(p, p_names, &trace);
+    osrf_json_members(p, p_names, &trace);
     trace_member(trace, in->trace, sizeof(in->trace));
 }
 
 /* Appends "[IP] [] SERVICE METHOD PARAMS" for a REQUEST, params redacted
  * for log_protect methods (and for a method too long to read). */
 static void activity_line(const osrf_identity *id, const char *service,
-                          osrf_span payload, osrf_buf *activity)
+                          osrf_span payload, ws_buffer *activity)
 {
     static const char *const pay_names[] = { "__p", NULL },
                       *const names[] = { "method", "params", NULL };
@@ -244,10 +104,10 @@ static void activity_line(const osrf_identity *id, const char *service,
 
     if (activity == NULL || payload.p[0] != '{')
         return;
-    members(payload, pay_names, &p);
+    osrf_json_members(payload, pay_names, &p);
     if (p.p == NULL || p.p[0] != '{')
         return;
-    members(p, names, mp);
+    osrf_json_members(p, names, mp);
     read = string_member(mp[0], method, sizeof(method));
     if (read <= 0 || !osrf_log_clean(method)) {
         redact = read < 0;
@@ -256,46 +116,46 @@ static void activity_line(const osrf_identity *id, const char *service,
     for (prot = id->log_protect; prot && *prot; prot++)
         if (strncmp(method, *prot, strlen(*prot)) == 0)
             redact = 1;
-    osrf_buf_puts(activity, "[");
-    osrf_buf_puts(activity, id->client_ip ? id->client_ip : "");
-    osrf_buf_puts(activity, "] [] ");
-    osrf_buf_puts(activity, service);
-    osrf_buf_puts(activity, " ");
-    osrf_buf_puts(activity, method);
-    osrf_buf_puts(activity, " ");
+    ws_buffer_puts(activity, "[");
+    ws_buffer_puts(activity, id->client_ip ? id->client_ip : "");
+    ws_buffer_puts(activity, "] [] ");
+    ws_buffer_puts(activity, service);
+    ws_buffer_puts(activity, " ");
+    ws_buffer_puts(activity, method);
+    ws_buffer_puts(activity, " ");
     if (redact)
-        osrf_buf_puts(activity, "**PARAMS REDACTED**");
+        ws_buffer_puts(activity, "**PARAMS REDACTED**");
     else if (mp[1].p)
-        append_compact(activity, mp[1]);
-    osrf_buf_puts(activity, "\n");
+        osrf_json_append_compact(activity, mp[1]);
+    ws_buffer_puts(activity, "\n");
 }
 
 /* Appends the message's __p with our ingress as its last member, any the
  * client put there dropped. */
-static int append_stamped(const osrf_identity *id, osrf_buf *bus, osrf_span p)
+static int append_stamped(const osrf_identity *id, ws_buffer *bus, osrf_span p)
 {
     const char *cursor = NULL;
     osrf_span k, v;
 
-    osrf_buf_puts(bus, "{");
+    ws_buffer_puts(bus, "{");
     while (osrf_json_member(p, &cursor, &k, &v)) {
         if (osrf_json_key_is(k, "ingress"))
             continue;
-        osrf_buf_append(bus, k.p, k.n);
-        osrf_buf_puts(bus, ":");
-        append_compact(bus, v);
-        osrf_buf_puts(bus, ",");
+        ws_buffer_append(bus, k.p, k.n);
+        ws_buffer_puts(bus, ":");
+        osrf_json_append_compact(bus, v);
+        ws_buffer_puts(bus, ",");
     }
-    osrf_buf_puts(bus, "\"ingress\":\"");
-    osrf_buf_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
-    return osrf_buf_puts(bus, "\"}");
+    ws_buffer_puts(bus, "\"ingress\":\"");
+    ws_buffer_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
+    return ws_buffer_puts(bus, "\"}");
 }
 
 /* Checks one osrfMessage, counts what the bridge must track, and appends
  * it, stamped, to the bus message. */
 static osrf_status read_message(const osrf_identity *id, const char *service,
                                 osrf_span m, osrf_inbound *in,
-                                osrf_buf *bus, osrf_buf *activity)
+                                ws_buffer *bus, ws_buffer *activity)
 {
     static const char *const m_names[] = { "__c", "__p", NULL },
                       *const p_names[] = { "type", "payload", NULL };
@@ -305,11 +165,11 @@ static osrf_status read_message(const osrf_identity *id, const char *service,
 
     if (m.p[0] != '{')
         return invalid(in, "osrf_msg holds something other than an osrfMessage");
-    members(m, m_names, mv);
+    osrf_json_members(m, m_names, mv);
     if (mv[0].p == NULL || !osrf_json_is_string(mv[0], "osrfMessage")
         || mv[1].p == NULL || mv[1].p[0] != '{')
         return invalid(in, "osrf_msg holds something other than an osrfMessage");
-    members(mv[1], p_names, pv);
+    osrf_json_members(mv[1], p_names, pv);
     if (pv[0].p == NULL || pv[0].p[0] != '"')
         return invalid(in, "osrfMessage without a type");
     if (osrf_json_is_string(pv[0], "REQUEST")) {
@@ -326,19 +186,19 @@ static osrf_status read_message(const osrf_identity *id, const char *service,
         return invalid(in, "message type a client may not send");
     }
 
-    osrf_buf_puts(bus, "{");
+    ws_buffer_puts(bus, "{");
     while (osrf_json_member(m, &cursor, &k, &v)) {
         if (!first)
-            osrf_buf_puts(bus, ",");
+            ws_buffer_puts(bus, ",");
         first = 0;
-        osrf_buf_append(bus, k.p, k.n);
-        osrf_buf_puts(bus, ":");
+        ws_buffer_append(bus, k.p, k.n);
+        ws_buffer_puts(bus, ":");
         if (osrf_json_key_is(k, "__p"))
             append_stamped(id, bus, v);
         else
-            append_compact(bus, v);
+            osrf_json_append_compact(bus, v);
     }
-    return osrf_buf_puts(bus, "}") < 0 ? OSRF_ERR_NOMEM : OSRF_OK;
+    return ws_buffer_puts(bus, "}") < 0 ? OSRF_ERR_NOMEM : OSRF_OK;
 }
 
 /* A log_xid made when the client sent none: time and pid, as OpenSRF's. */
@@ -349,70 +209,33 @@ static void make_xid(char *out, size_t n)
     snprintf(out, n, "%lu%05lu", (unsigned long)time(NULL), ++counter % 100000);
 }
 
-/* 1 if the frame holds more than OSRF_MAX_VALUES values, counting the
- * commas, brackets and braces outside strings, without parsing it. */
-static int too_many_values(const char *p, size_t len)
-{
-    const char *end = p + len;
-    size_t n = 0;
-
-    for (; p < end; p++) {
-        if (*p == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-        } else if ((*p == ',' || *p == '[' || *p == '{') && ++n > OSRF_MAX_VALUES) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Appends s inside a JSON string (a log_xid, a thread): quotes,
- * backslashes and control characters escaped. */
-static void append_escaped(osrf_buf *b, const char *s)
-{
-    char esc[8];
-
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)*s);
-            osrf_buf_puts(b, esc);
-            continue;
-        }
-        if (*s == '"' || *s == '\\')
-            osrf_buf_puts(b, "\\");
-        osrf_buf_append(b, s, 1);
-    }
-}
-
 /* The envelope: to, from, thread, osrf_xid, then the body. */
 static void start_envelope(const osrf_identity *id, const char *worker,
                            const char *service, osrf_span thread, const char *xid,
-                           osrf_buf *bus)
+                           ws_buffer *bus)
 {
-    osrf_buf_reset(bus);
-    osrf_buf_puts(bus, "{\"to\":\"");
+    ws_buffer_reset(bus);
+    ws_buffer_puts(bus, "{\"to\":\"");
     if (worker) {
-        osrf_buf_puts(bus, worker);
+        ws_buffer_puts(bus, worker);
     } else {
-        osrf_buf_puts(bus, "opensrf:service:_:_:");
-        osrf_buf_puts(bus, service);
+        ws_buffer_puts(bus, "opensrf:service:_:_:");
+        ws_buffer_puts(bus, service);
     }
-    osrf_buf_puts(bus, "\",\"from\":\"");
-    osrf_buf_puts(bus, id->address);
-    osrf_buf_puts(bus, "\",\"thread\":");
-    osrf_buf_append(bus, thread.p, thread.n);
-    osrf_buf_puts(bus, ",\"osrf_xid\":\"");
-    append_escaped(bus, xid);
-    osrf_buf_puts(bus, "\",\"body\":[");
+    ws_buffer_puts(bus, "\",\"from\":\"");
+    ws_buffer_puts(bus, id->address);
+    ws_buffer_puts(bus, "\",\"thread\":");
+    ws_buffer_append(bus, thread.p, thread.n);
+    ws_buffer_puts(bus, ",\"osrf_xid\":");
+    osrf_json_append_string(bus, xid);
+    ws_buffer_puts(bus, ",\"body\":[");
 }
 
 osrf_status osrf_client_to_bus(const osrf_identity *id,
                                const osrf_sessions *sessions,
                                const char *frame, size_t len,
-                               osrf_inbound *in, osrf_buf *bus,
-                               osrf_buf *activity)
+                               osrf_inbound *in, ws_buffer *bus,
+                               ws_buffer *activity)
 {
     static const char *const names[] = { "thread", "service", "log_xid", "osrf_msg", NULL };
     osrf_span whole = { frame, len }, v[4], m;
@@ -423,8 +246,8 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
 
     memset(in, 0, sizeof(*in));
     if (activity)
-        osrf_buf_reset(activity);   /* no line of an earlier frame stays behind */
-    if (too_many_values(frame, len)) {
+        ws_buffer_reset(activity);   /* no line of an earlier frame stays behind */
+    if (osrf_json_over_values(frame, len, OSRF_MAX_VALUES)) {
         snprintf(in->error, sizeof(in->error), "more than %d JSON values in one message",
                  OSRF_MAX_VALUES);
         return OSRF_ERR_TOO_BIG;
@@ -435,12 +258,12 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
                  OSRF_JSON_DEPTH);
         return OSRF_ERR_JSON;
     }
-    whole.p = skip_space(whole.p, end);
+    whole.p = osrf_json_skip_ws(whole.p, end);
     if (*whole.p != '{') {
         snprintf(in->error, sizeof(in->error), "not a JSON object");
         return OSRF_ERR_JSON;
     }
-    members(whole, names, v);
+    osrf_json_members(whole, names, v);
 
     /* thread, log_xid and method end up in log lines, ours and the
      * services' (osrf_xid): none may hold what is escaped there */
@@ -471,12 +294,12 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
     start_envelope(id, worker, service, v[0], in->xid, bus);
     while (st == OSRF_OK && osrf_json_next(v[3], &cursor, &m)) {
         if (nmsgs++ > 0)
-            osrf_buf_puts(bus, ",");
+            ws_buffer_puts(bus, ",");
         st = read_message(id, has_service > 0 ? service : "", m, in, bus, activity);
     }
     if (st == OSRF_OK && nmsgs == 0)
         st = invalid(in, "osrf_msg is empty");
-    if (st == OSRF_OK && osrf_buf_puts(bus, "]}") < 0)
+    if (st == OSRF_OK && ws_buffer_puts(bus, "]}") < 0)
         st = OSRF_ERR_NOMEM;
     if (st == OSRF_OK)
         snprintf(in->recipient, sizeof(in->recipient), "%s",
@@ -501,10 +324,10 @@ static void read_statuses(osrf_span body, int bounced, osrf_outbound *out)
 
         if (m.p[0] != '{')
             continue;
-        members(m, m_names, &p);
+        osrf_json_members(m, m_names, &p);
         if (p.p == NULL || p.p[0] != '{')
             continue;
-        members(p, p_names, pv);
+        osrf_json_members(p, p_names, pv);
         if (pv[0].p == NULL)
             continue;
         if (bounced && osrf_json_is_string(pv[0], "REQUEST")) {
@@ -544,7 +367,7 @@ static int unwrap_body(osrf_span *body, char **unwrapped)
 }
 
 osrf_status osrf_bus_to_client(const char *msg, size_t len,
-                               osrf_outbound *out, osrf_buf *frame)
+                               osrf_outbound *out, ws_buffer *frame)
 {
     static const char *const names[] = { "thread", "from", "osrf_xid", "body",
                                          "transport_error", NULL };
@@ -558,7 +381,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     end = osrf_json_skip(msg, msg + len, OSRF_JSON_DEPTH);
     if (end == NULL || !only_space(end, msg + len))
         return OSRF_ERR_INVALID;
-    members(whole, names, v);
+    osrf_json_members(whole, names, v);
     body = v[3];
     if (v[0].p == NULL || osrf_json_unescape(v[0], out->thread, sizeof(out->thread)) < 0
         || body.p == NULL)
@@ -569,7 +392,7 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
         free(unwrapped);
         return OSRF_ERR_INVALID;
     }
-    end = skip_space(body.p, body.p + body.n);
+    end = osrf_json_skip_ws(body.p, body.p + body.n);
     body.n -= (size_t)(end - body.p);
     body.p = end;
     if (body.n == 0 || body.p[0] != '[') {
@@ -579,48 +402,46 @@ osrf_status osrf_bus_to_client(const char *msg, size_t len,
     bounced = v[4].n == 4 && memcmp(v[4].p, "true", 4) == 0;
     read_statuses(body, bounced, out);
 
-    osrf_buf_reset(frame);
-    osrf_buf_puts(frame, "{\"thread\":");
-    osrf_buf_append(frame, v[0].p, v[0].n);
-    osrf_buf_puts(frame, ",\"log_xid\":");
+    ws_buffer_reset(frame);
+    ws_buffer_puts(frame, "{\"thread\":");
+    ws_buffer_append(frame, v[0].p, v[0].n);
+    ws_buffer_puts(frame, ",\"log_xid\":");
     if (v[2].p && v[2].p[0] == '"') {
-        osrf_buf_append(frame, v[2].p, v[2].n);
+        ws_buffer_append(frame, v[2].p, v[2].n);
         if (osrf_json_unescape(v[2], out->xid, sizeof(out->xid)) < 0)
             out->xid[0] = '\0';
     } else {
-        osrf_buf_puts(frame, "\"\"");
+        ws_buffer_puts(frame, "\"\"");
     }
-    osrf_buf_puts(frame, ",\"osrf_msg\":");
-    osrf_buf_append(frame, body.p, body.n);
+    ws_buffer_puts(frame, ",\"osrf_msg\":");
+    ws_buffer_append(frame, body.p, body.n);
     if (bounced)
-        osrf_buf_puts(frame, ",\"transport_error\":true");
-    if (osrf_buf_puts(frame, "}") < 0)
+        ws_buffer_puts(frame, ",\"transport_error\":true");
+    if (ws_buffer_puts(frame, "}") < 0)
         st = OSRF_ERR_NOMEM;
     free(unwrapped);
     return st;
 }
 
-int osrf_disconnect_message(osrf_buf *bus, const osrf_identity *id,
+int osrf_disconnect_message(ws_buffer *bus, const osrf_identity *id,
                             const osrf_session *s)
 {
-    osrf_buf thread = { 0 };    /* once per session ended: not a hot path */
+    ws_buffer thread = { 0 };   /* once per session ended: not a hot path */
     osrf_span t;
     int rc;
 
-    osrf_buf_puts(&thread, "\"");
-    append_escaped(&thread, s->thread);
-    if (osrf_buf_puts(&thread, "\"") < 0) {
-        osrf_buf_free(&thread);
+    if (osrf_json_append_string(&thread, s->thread) < 0) {
+        ws_buffer_free(&thread);
         return -1;
     }
     t.p = thread.data;
     t.n = thread.len;
     start_envelope(id, s->worker, NULL, t, "", bus);
-    osrf_buf_free(&thread);
-    osrf_buf_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
-                  "\"type\":\"DISCONNECT\",\"ingress\":\"");
-    osrf_buf_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
-    rc = osrf_buf_puts(bus, "\"}}]}");
+    ws_buffer_free(&thread);
+    ws_buffer_puts(bus, "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"0\","
+                   "\"type\":\"DISCONNECT\",\"ingress\":\"");
+    ws_buffer_puts(bus, id->ingress ? id->ingress : OSRF_INGRESS);
+    rc = ws_buffer_puts(bus, "\"}}]}");
     return rc;
 }
 
@@ -635,33 +456,26 @@ int osrf_address_done(int outstanding, long long now, long long deadline,
     return (outstanding <= 0 || now >= deadline) && now >= linger_until;
 }
 
-int osrf_status_frame(osrf_buf *frame, const char *thread, const char *trace,
+/* The gateway's own STATUS, as json-c wrote it before: the same members
+ * in the same order, no white space, '/' unescaped. */
+int osrf_status_frame(ws_buffer *frame, const char *thread, const char *trace,
                       int code, const char *text)
 {
-    json_object *root = json_object_new_object(), *msgs = json_object_new_array();
-    json_object *m = json_object_new_object(), *p = json_object_new_object();
-    json_object *pay = json_object_new_object(), *pp = json_object_new_object();
-    int rc;
+    char num[16];
 
-    json_object_object_add(pp, "status", json_object_new_string(text));
-    json_object_object_add(pp, "statusCode", json_object_new_int(code));
-    json_object_object_add(pay, "__c", json_object_new_string(
-                               code == 404 || code == 503 ? "osrfServiceException"
-                                                          : "osrfMethodException"));
-    json_object_object_add(pay, "__p", pp);
-    json_object_object_add(p, "threadTrace",
-                           json_object_new_string(trace && *trace ? trace : "1"));
-    json_object_object_add(p, "type", json_object_new_string("STATUS"));
-    json_object_object_add(p, "payload", pay);
-    json_object_object_add(m, "__c", json_object_new_string("osrfMessage"));
-    json_object_object_add(m, "__p", p);
-    json_object_array_add(msgs, m);
-    json_object_object_add(root, "thread", json_object_new_string(thread ? thread : ""));
-    json_object_object_add(root, "log_xid", json_object_new_string(""));
-    json_object_object_add(root, "osrf_msg", msgs);
-    osrf_buf_reset(frame);
-    rc = osrf_buf_puts(frame, json_object_to_json_string_ext(
-                           root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(root);
-    return rc;
+    snprintf(num, sizeof(num), "%d", code);
+    ws_buffer_reset(frame);
+    ws_buffer_puts(frame, "{\"thread\":");
+    osrf_json_append_string(frame, thread ? thread : "");
+    ws_buffer_puts(frame, ",\"log_xid\":\"\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
+                   "\"__p\":{\"threadTrace\":");
+    osrf_json_append_string(frame, trace && *trace ? trace : "1");
+    ws_buffer_puts(frame, ",\"type\":\"STATUS\",\"payload\":{\"__c\":\"");
+    ws_buffer_puts(frame, code == 404 || code == 503 ? "osrfServiceException"
+                                                     : "osrfMethodException");
+    ws_buffer_puts(frame, "\",\"__p\":{\"status\":");
+    osrf_json_append_string(frame, text);
+    ws_buffer_puts(frame, ",\"statusCode\":");
+    ws_buffer_puts(frame, num);
+    return ws_buffer_puts(frame, "}}}}]}");
 }

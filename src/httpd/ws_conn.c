@@ -120,12 +120,6 @@ static apr_status_t write_out(WebSocketState *st, const char *p, apr_size_t n)
     return rv;
 }
 
-void ws_conn_give_back(apr_size_t len)
-{
-    if (len >= WS_TRIM_AFTER)
-        malloc_trim(0);
-}
-
 /* Writes everything queued so far; the caller holds io.  The outbox is
  * swapped with the write buffer under lock and written outside it, so
  * senders go on queueing meanwhile. */
@@ -150,9 +144,8 @@ static void write_outbox(WebSocketState *st)
         ws_metric_add(st->metrics, WS_M_BYTES_OUT, (int64_t)st->writing.len);
     }
     written = st->writing.len;
-    st->writing.len = 0;
-    ws_buffer_trim(&st->writing, WS_KEEP_BUFFER);
-    ws_conn_give_back(written);
+    ws_buffer_reset(&st->writing);
+    ws_buffer_give_back(written);
     apr_thread_mutex_lock(st->lock);
     st->in_write = 0;
     if (rv != APR_SUCCESS)
@@ -335,10 +328,10 @@ static int queue_deflated(WebSocketState *st, unsigned opcode,
 
     apr_thread_mutex_lock(st->deflate_lock);
     queued = ws_pmd_deflate(st->pmd, p, n, &st->deflated) == WS_OK
-             && queue_unless_closing(st, opcode, WS_RSV1, st->deflated.data,
+             && queue_unless_closing(st, opcode, WS_RSV1,
+                                     (const unsigned char *)st->deflated.data,
                                      st->deflated.len, over);
-    st->deflated.len = 0;
-    ws_buffer_trim(&st->deflated, WS_KEEP_BUFFER);
+    ws_buffer_reset(&st->deflated);
     apr_thread_mutex_unlock(st->deflate_lock);
     return queued;
 }
@@ -363,7 +356,7 @@ size_t ws_conn_send(WebSocketState *st, unsigned opcode, const unsigned char *p,
      * together once it has read it all */
     if (!own || over)
         ws_conn_flush(st);
-    ws_conn_give_back(deflate ? n : 0);     /* the deflate buffer's */
+    ws_buffer_give_back(deflate ? n : 0);   /* the deflate buffer's */
     return n;
 }
 

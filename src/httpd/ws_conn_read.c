@@ -31,10 +31,10 @@ static int inflate_message(WebSocketState *st, unsigned opcode,
 {
     ws_status status;
 
-    st->inflated.len = 0;
+    ws_buffer_reset(&st->inflated);
     status = ws_pmd_inflate(st->pmd, *data, *len, st->set.max_message, &st->inflated);
     if (status == WS_OK && opcode == WS_OP_TEXT
-        && !ws_utf8_valid(st->inflated.data, st->inflated.len))
+        && !ws_utf8_valid((const unsigned char *)st->inflated.data, st->inflated.len))
         status = WS_ERR_UTF8;
     if (status != WS_OK) {
         fail_connection(st, status,
@@ -44,7 +44,7 @@ static int inflate_message(WebSocketState *st, unsigned opcode,
                         : "out of memory");
         return -1;
     }
-    *data = st->inflated.data;
+    *data = (unsigned char *)st->inflated.data;
     *len = st->inflated.len;
     return 0;
 }
@@ -60,12 +60,12 @@ static int on_message(void *ud, unsigned opcode, unsigned flags,
     if ((flags & WS_RSV1) && inflate_message(st, opcode, &data, &len) < 0)
         return 1;
     ws_metric_add(st->metrics, WS_M_MESSAGES_IN, 1);
-    st->trim_due = st->trim_due || len >= WS_TRIM_AFTER;
+    if (len > st->trim_due)
+        st->trim_due = len;
     st->plugin->on_message(st->plugin_private, &st->server,
                            opcode == WS_OP_TEXT ? MESSAGE_TYPE_TEXT : MESSAGE_TYPE_BINARY,
                            data, len);
-    st->inflated.len = 0;
-    ws_buffer_trim(&st->inflated, WS_KEEP_BUFFER);
+    ws_buffer_reset(&st->inflated);
     return 0;
 }
 
@@ -123,8 +123,8 @@ static void feed_reader(WebSocketState *st)
         if (status != WS_OK && status != WS_ERR_STOPPED)
             fail_connection(st, status, ws_reader_error(st->reader));
         if (st->trim_due) {     /* the reader has let its buffer go too */
+            ws_buffer_give_back(st->trim_due);
             st->trim_due = 0;
-            ws_conn_give_back(WS_TRIM_AFTER);
         }
         /* the frame timer runs from the first byte of a frame or
          * message until it is complete */

@@ -29,20 +29,37 @@ async def one(url, conn_id, seconds, ctx, totals):
         deadline = time.monotonic() + seconds
         sent = 0
         state = {"echo": 0, "thread": 0}
+        echoed = asyncio.Event()        # set by the reader at each echo, and when it ends
 
         async def reader():
-            async for msg in ws:
-                if msg.startswith("T "):
-                    seq = int(msg.split(" ", 2)[1])
-                    if seq != state["thread"] or msg != expected_thread_message(seq):
-                        raise AssertionError("conn %d: bad thread message %r..."
-                                             % (conn_id, msg[:40]))
-                    state["thread"] += 1
-                else:
-                    want = "E %d %d %s" % (conn_id, state["echo"], "x" * (state["echo"] % 3000))
-                    if msg != want:
-                        raise AssertionError("conn %d: bad echo %r..." % (conn_id, msg[:40]))
-                    state["echo"] += 1
+            try:
+                async for msg in ws:
+                    if msg.startswith("T "):
+                        seq = int(msg.split(" ", 2)[1])
+                        if seq != state["thread"] or msg != expected_thread_message(seq):
+                            raise AssertionError("conn %d: bad thread message %r..."
+                                                 % (conn_id, msg[:40]))
+                        state["thread"] += 1
+                    else:
+                        want = "E %d %d %s" % (conn_id, state["echo"],
+                                               "x" * (state["echo"] % 3000))
+                        if msg != want:
+                            raise AssertionError("conn %d: bad echo %r..." % (conn_id, msg[:40]))
+                        state["echo"] += 1
+                        echoed.set()
+            finally:
+                echoed.set()
+
+        async def echoes_until(enough, timeout):
+            """Waits for the reader's echoes until enough() holds or the
+            reader ends; fails when no echo comes for timeout seconds."""
+            while not enough() and not task.done():
+                echoed.clear()
+                try:
+                    await asyncio.wait_for(echoed.wait(), timeout)
+                except asyncio.TimeoutError:
+                    raise AssertionError("conn %d: no echo for %d s (%d of %d back)"
+                                         % (conn_id, timeout, state["echo"], sent))
 
         task = asyncio.ensure_future(reader())
         while time.monotonic() < deadline and not task.done():
@@ -51,14 +68,10 @@ async def one(url, conn_id, seconds, ctx, totals):
             # at most 64 in flight: the run checks every frame, not the
             # server's speed, so a slow (sanitizer) build must not fall
             # ever further behind
-            while sent - state["echo"] > 64 and not task.done():
-                await asyncio.sleep(0.001)
+            await echoes_until(lambda: sent - state["echo"] <= 64, 60)
         # every echo back, then close while the reader keeps draining (a
         # client that stops reading never sees the server's close frame)
-        for _ in range(3000):
-            if state["echo"] == sent or task.done():
-                break
-            await asyncio.sleep(0.01)
+        await echoes_until(lambda: state["echo"] == sent, 30)
         if task.done():
             task.result()               # raises what the reader found
         if state["echo"] != sent:

@@ -43,10 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == WS_OK) {
         ws_pmd *fresh = ws_pmd_new(&params);
 
-        CHECK(ws_pmd_deflate(fresh, plain.data, plain.len, &packed) == WS_OK);
+        CHECK(ws_pmd_deflate(fresh, (const unsigned char *)plain.data, plain.len, &packed) == WS_OK);
         ws_pmd_free(fresh);
         fresh = ws_pmd_new(&params);
-        CHECK(ws_pmd_inflate(fresh, packed.data, packed.len, 0, &again) == WS_OK);
+        CHECK(ws_pmd_inflate(fresh, (const unsigned char *)packed.data, packed.len, 0, &again) == WS_OK);
         CHECK(again.len == plain.len
               && (plain.len == 0 || memcmp(again.data, plain.data, plain.len) == 0));
         ws_pmd_free(fresh);

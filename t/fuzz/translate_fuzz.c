@@ -49,7 +49,7 @@ static json_object *member(json_object *o, const char *key)
 }
 
 /* The bus message says what the client frame said, stamped. */
-static void check_same(const char *frame, size_t n, const osrf_buf *bus)
+static void check_same(const char *frame, size_t n, const ws_buffer *bus)
 {
     json_object *in = parse_json(frame, n), *out = parse_json(bus->data, bus->len);
     json_object *msgs = member(in, "osrf_msg"), *body = member(out, "body");
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     osrf_sessions sessions;
     osrf_inbound in;
     osrf_outbound out;
-    osrf_buf bus = { 0 }, activity = { 0 }, frame = { 0 };
+    ws_buffer bus = { 0 }, activity = { 0 }, frame = { 0 };
     char *copy = malloc(size + 1);
 
     CHECK(copy != NULL);
@@ -96,9 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (osrf_bus_to_client(copy, size, &out, &frame) == OSRF_OK)
         check_json(frame.data, frame.len);
-    osrf_buf_free(&bus);
-    osrf_buf_free(&activity);
-    osrf_buf_free(&frame);
+    ws_buffer_free(&bus);
+    ws_buffer_free(&activity);
+    ws_buffer_free(&frame);
     free(copy);
     return 0;
 }

@@ -28,7 +28,13 @@ function setup(options = {}) {
   return { made, connection, session: (svc) => new ClientSession(svc, { connection }) };
 }
 
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+// until(check, what): waits (bounded: 200 steps of 2 ms) for what a timer
+// or a message will make true, then asserts it.
+const tick = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (check, what) => {
+  for (let i = 0; i < 200 && !check(); i++) await tick(2);
+  assert.ok(check(), what);
+};
 const status = (trace, cls, text, code) => ({ __c: 'osrfMessage', __p: { threadTrace: trace, type: 'STATUS',
   payload: { __c: cls, __p: { status: text, statusCode: code } } } });
 const result = (trace, content, cls = 'osrfResult', code = '200') => ({ __c: 'osrfMessage', __p: {
@@ -139,11 +145,11 @@ test('messages wait for the socket; a lost socket fails what was in flight, then
   assert.match(errors[0].message, /closed \(1006\) with the request in flight/);
   await assert.rejects(inflight.results(), /in flight/);
   // the gateway is down: attempts fail; a new request waits, then goes
-  await tick(30);
-  assert.ok(made.length >= 2, 'reconnects after the close');
+  await until(() => made.length >= 2, 'reconnects after the close');
   made.at(-1).die(1006);
   const later = ses.request('whoami').send();
-  await tick(60);
+  const tried = made.length;
+  await until(() => made.length > tried, 'tries again for the queued request');
   const sock = made.at(-1);
   sock.open();
   assert.equal(sock.sent.length, 1, 'the queued request goes out on the new socket');
@@ -166,7 +172,10 @@ test('the async iterator yields results as they come, and throws errors', async 
   const got = [];
   const done = (async () => { for await (const r of req) got.push(r); })();
   made[0].open();
-  for (const n of [1, 2, 3]) { made[0].reply({ thread: ses.thread, osrf_msg: [result(0, n)] }); await tick(); }
+  for (const n of [1, 2, 3]) {
+    made[0].reply({ thread: ses.thread, osrf_msg: [result(0, n)] });
+    await until(() => got.length === n, `result ${n} yielded`);
+  }
   assert.deepEqual(got, [1, 2, 3]);
   made[0].reply({ thread: ses.thread, osrf_msg: [status(0, 'osrfConnectStatus', 'Request Complete', 205)] });
   await done;
@@ -237,11 +246,6 @@ function sharedTest(name, body) {
     }
   });
 }
-
-const until = async (check, what) => {
-  for (let i = 0; i < 200 && !check(); i++) await tick(2);
-  assert.ok(check(), what);
-};
 
 sharedTest('shared mode: tabs share one socket, replies go to the tab of their thread', async ({ made, tab }) => {
   const [a, b] = [tab(), tab()];

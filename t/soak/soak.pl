@@ -76,7 +76,7 @@ sub sleep_sampling {
     my $until = time + $seconds;
     while ((my $left = $until - time) > 0) {
         sample_redis();
-        sleep($left < 5 ? $left : 5);
+        sleep($left < 5 ? $left : 5);      # the pace of the samples
     }
 }
 
@@ -109,6 +109,7 @@ while (time < $end_at) {
     say_now(sprintf "%d children, max growth so far %d kB", scalar(keys %$rss_end), $max_g // 0);
 }
 $rss_end = child_rss();
+# until the clients end (their own deadline), a sample a second
 sample_redis() while waitpid($pid, POSIX::WNOHANG()) == 0 && sleep(1);
 my $client_rc = $? >> 8;
 my $stats = eval { local $/; open my $fh, '<', $client_out or die; decode_json(<$fh>) }

@@ -161,7 +161,7 @@ async def one_connection(url, stats, deadline):
                 await c.streaming()
             else:
                 await c.large()
-            await asyncio.sleep(random.uniform(0.5, 3.0))
+            await asyncio.sleep(random.uniform(0.5, 3.0))     # a user's pace between calls
         await ws.close()
 
 
@@ -200,7 +200,7 @@ async def non_reader(ws):
         await ws.send(json.dumps({"service": "opensrf.test", "thread": "0.nr%d" % i,
                                   "osrf_msg": [request(1, "large", [1_100_000])]},
                                  separators=(",", ":")))
-    await asyncio.sleep(NON_READER_HOLD)
+    await asyncio.sleep(NON_READER_HOLD)     # the attack: holding its replies unread
     return "held_%d_s" % NON_READER_HOLD
 
 
@@ -232,7 +232,7 @@ async def hostile(url, stats, deadline, max_message):
         if kind == "oversized" and outcome != "closed_1009":
             stats["errors"]["hostile:oversized:not_1009"] = \
                 stats["errors"].get("hostile:oversized:not_1009", 0) + 1
-        await asyncio.sleep(random.uniform(5, 15))
+        await asyncio.sleep(random.uniform(5, 15))      # the pace of the attacks
 
 
 async def worker(url, stats, deadline):
@@ -244,7 +244,7 @@ async def worker(url, stats, deadline):
                 websockets.InvalidHandshake, ValueError, KeyError) as e:
             why = "connection:" + type(e).__name__
             stats["errors"][why] = stats["errors"].get(why, 0) + 1
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)      # back off before connecting again
 
 
 async def main():

@@ -29,11 +29,11 @@ static const osrf_identity id = {
 static osrf_session storage[4];
 static osrf_sessions sessions;
 
-static osrf_status inbound(const char *frame, osrf_inbound *in, osrf_buf *bus,
-                           osrf_buf *act)
+static osrf_status inbound(const char *frame, osrf_inbound *in, ws_buffer *bus,
+                           ws_buffer *act)
 {
-    osrf_buf_reset(bus);
-    osrf_buf_reset(act);
+    ws_buffer_reset(bus);
+    ws_buffer_reset(act);
     return osrf_client_to_bus(&id, &sessions, frame, strlen(frame), in, bus, act);
 }
 
@@ -94,7 +94,7 @@ static void test_scanner(void)
 
 static void test_inbound(void)
 {
-    osrf_buf bus = { 0 }, act = { 0 };
+    ws_buffer bus = { 0 }, act = { 0 };
     osrf_inbound in;
 
     is_int(inbound(REQ("opensrf.math", "0.123", "add", "[2,3]"), &in, &bus, &act),
@@ -180,14 +180,14 @@ static void test_inbound(void)
     is_str(act.data, "[10.0.0.1] [] opensrf.math (unreadable method) [\"a\xe2\x80\xa8" "b\"]\n",
            "a method with U+2029 is not written; params go as they are (the log escapes)");
     {
-        osrf_buf stale = { 0 };
+        ws_buffer stale = { 0 };
 
-        osrf_buf_puts(&stale, "[10.0.0.9] [] left over from another frame\n");
+        ws_buffer_puts(&stale, "[10.0.0.9] [] left over from another frame\n");
         osrf_client_to_bus(&id, &sessions, REQ("opensrf.math", "0.2", "add", "[1]"),
                            strlen(REQ("opensrf.math", "0.2", "add", "[1]")), &in, &bus, &stale);
         is_str(stale.data, "[10.0.0.1] [] opensrf.math add [1]\n",
                "the activity lines are the frame's own: the buffer is emptied first");
-        osrf_buf_free(&stale);
+        ws_buffer_free(&stale);
     }
     is_int(inbound("{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":[{\"__c\":\"osrfMessage\","
                    "\"__p\":{\"type\":\"RESULT\"}}]}", &in, &bus, &act),
@@ -248,13 +248,13 @@ static void test_inbound(void)
                "commas and brackets inside a string (and an escaped quote) do not count");
         free(many);
     }
-    osrf_buf_free(&bus);
-    osrf_buf_free(&act);
+    ws_buffer_free(&bus);
+    ws_buffer_free(&act);
 }
 
 static void test_outbound(void)
 {
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     osrf_outbound out;
     const char *result =
         "{\"to\":\"x\",\"from\":\"opensrf:client:opensrf:localhost:w:1:x\","
@@ -340,31 +340,31 @@ static void test_outbound(void)
     ok(strncmp(frame.data, "{\"thread\":\"0.7\",", 16) == 0
        && strstr(frame.data, "\"statusCode\":400") && strstr(frame.data, "\"threadTrace\":\"3\""),
        "STATUS error frame on the thread with its threadTrace");
-    osrf_buf_free(&frame);
+    ws_buffer_free(&frame);
 }
 
 /* Every message that makes the bus answer counts against the in-flight
  * cap; a frame that would pass it is refused as a whole. */
 static void test_replies_counted(void)
 {
-    osrf_buf bus = { 0 }, act = { 0 };
+    ws_buffer bus = { 0 }, act = { 0 };
     osrf_inbound in;
     const char *msg = "{\"__c\":\"osrfMessage\",\"__p\":{\"threadTrace\":\"1\","
                       "\"type\":\"%s\",\"payload\":{\"__c\":\"osrfMethod\","
                       "\"__p\":{\"method\":\"m\",\"params\":[]}}}}";
-    osrf_buf frame = { 0 };
+    ws_buffer frame = { 0 };
     char one[256];
     int i;
 
-    osrf_buf_puts(&frame, "{\"service\":\"opensrf.test\",\"thread\":\"t\",\"osrf_msg\":[");
+    ws_buffer_puts(&frame, "{\"service\":\"opensrf.test\",\"thread\":\"t\",\"osrf_msg\":[");
     for (i = 0; i < 300; i++) {
         snprintf(one, sizeof(one), msg, i % 3 == 0 ? "REQUEST" : i % 3 == 1 ? "CONNECT"
                                                             : "DISCONNECT");
         if (i)
-            osrf_buf_puts(&frame, ",");
-        osrf_buf_puts(&frame, one);
+            ws_buffer_puts(&frame, ",");
+        ws_buffer_puts(&frame, one);
     }
-    osrf_buf_puts(&frame, "]}");
+    ws_buffer_puts(&frame, "]}");
     is_int(inbound(frame.data, &in, &bus, &act), OSRF_OK, "a frame of 300 messages translates");
     is_int(in.requests, 100, "its 100 REQUESTs counted as requests");
     is_int(in.replies, 200, "its REQUESTs and CONNECTs counted as replies due; "
@@ -373,15 +373,15 @@ static void test_replies_counted(void)
     ok(osrf_over_cap(100, 29, 128), "one answer past the cap is refused");
     ok(!osrf_over_cap(100, 28, 128), "up to the cap is taken");
     ok(!osrf_over_cap(500, 0, 128), "a frame that makes no answer (DISCONNECT) always passes");
-    osrf_buf_free(&frame);
-    osrf_buf_free(&bus);
-    osrf_buf_free(&act);
+    ws_buffer_free(&frame);
+    ws_buffer_free(&bus);
+    ws_buffer_free(&act);
 }
 
 static void test_disconnect_message(void)
 {
     osrf_session s = { "0.4\"x\\y\001", "opensrf:client:opensrf:localhost:w:7:z" };
-    osrf_buf bus = { 0 }, frame = { 0 };
+    ws_buffer bus = { 0 }, frame = { 0 };
     osrf_outbound out;
     const char *end;
 
@@ -397,18 +397,18 @@ static void test_disconnect_message(void)
        "stamped with the default ingress");
     {
         osrf_identity v1 = id;
-        osrf_buf b = { 0 };
+        ws_buffer b = { 0 };
 
         v1.ingress = "ws-translator-v1";
         osrf_disconnect_message(&b, &v1, &s);
         ok(strstr(b.data, "\"ingress\":\"ws-translator-v1\"") != NULL,
            "or with the configured one");
-        osrf_buf_free(&b);
+        ws_buffer_free(&b);
     }
     ok(osrf_bus_to_client(bus.data, bus.len, &out, &frame) == OSRF_OK
        && strcmp(out.thread, s.thread) == 0, "on the session's thread, read back unchanged");
-    osrf_buf_free(&bus);
-    osrf_buf_free(&frame);
+    ws_buffer_free(&bus);
+    ws_buffer_free(&frame);
 }
 
 /* A finished connection's address is deleted once nothing can answer it. */
@@ -481,7 +481,7 @@ static void test_config(void)
 static void test_ingress(void)
 {
     osrf_identity configured = id;
-    osrf_buf bus = { 0 }, act = { 0 };
+    ws_buffer bus = { 0 }, act = { 0 };
     osrf_inbound in;
     const char *two = "{\"service\":\"s\",\"thread\":\"t\",\"osrf_msg\":["
                       "{\"__c\":\"osrfMessage\",\"__p\":{\"type\":\"CONNECT\"}},"
@@ -495,8 +495,8 @@ static void test_ingress(void)
     ok(at && strstr(at + 1, "\"ingress\":\"ws-translator-v1\"}")
        && !strstr(bus.data, "ws-translator-v2"),
        "a configured ingress is stamped on each message, the default on none");
-    osrf_buf_free(&bus);
-    osrf_buf_free(&act);
+    ws_buffer_free(&bus);
+    ws_buffer_free(&act);
 }
 
 int main(void)

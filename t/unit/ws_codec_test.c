@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws_buffer.h"
 #include "ws_codec.h"
 #include "tap.h"
 
@@ -345,6 +346,17 @@ static void test_max_message(void)
         put(&s, h, ws_frame_header(h, WS_FIN, WS_OP_BINARY, 1u << 30, test_mask));
         check("an announced oversize frame fails before its payload", &cfg, &s,
               WS_ERR_TOO_BIG, "");
+    }
+
+    /* with no maximum set, the largest buffer (WS_BUFFER_MAX) is one:
+     * a header announcing more is refused before anything is allocated */
+    {
+        ws_reader_config unlimited = server_config(0);
+        unsigned char h[WS_MAX_HEADER_SIZE];
+
+        put(&s, h, ws_frame_header(h, WS_FIN, WS_OP_BINARY, WS_BUFFER_MAX, test_mask));
+        check("without a maximum, a frame past the largest buffer is too big", &unlimited,
+              &s, WS_ERR_TOO_BIG, "");
     }
 }
 

@@ -108,7 +108,7 @@ sub DESTROY { $_[0]->stop }
 
 package OSRFWS::Chromium::Page;
 use JSON::PP qw(encode_json decode_json);
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 
 sub new { my ($c, $ws, $id, $browser) = @_; bless { ws => $ws, id => $id, n => 0, browser => $browser }, $c }
 
@@ -148,13 +148,7 @@ sub run {
 # Waits until $expr is truthy in the page; returns its value.
 sub wait_js {
     my ($self, $expr, $timeout) = @_;
-    my $deadline = time + ($timeout // 30);
-    while (time < $deadline) {
-        my $v = eval { $self->eval_js($expr) };
-        return $v if $v;
-        sleep 0.2;
-    }
-    return;
+    return OSRFWS::Util::wait_until(sub { eval { $self->eval_js($expr) } }, $timeout // 30, 0.2);
 }
 
 # The whole page, not only the viewport.

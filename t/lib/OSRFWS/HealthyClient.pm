@@ -2,22 +2,25 @@
 package OSRFWS::HealthyClient;
 # A well-behaved client beside hostile ones: its own process and
 # connection, one add every 0.1 s until stopped, then its tally (calls,
-# failed, slowest in seconds).
+# failed, slowest in seconds).  start returns once its first call is
+# answered (or it has given up), so what follows runs beside it.
 use strict;
 use warnings;
 use JSON::XS;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use OSRFWS::OsrfClient;
-use OSRFWS::Util qw(stop_at_exit);
+use OSRFWS::Util qw(stop_at_exit wait_until);
 
 sub start {
     my ($class, %a) = @_;
     my $self = bless { dir => $a{dir} }, $class;
-    unlink "$a{dir}/stop", "$a{dir}/healthy.json";
+    my $started = "$a{dir}/healthy.started";
+    unlink "$a{dir}/stop", "$a{dir}/healthy.json", $started;
     my $pid = fork // die "fork: $!";
     if ($pid) {
         $self->{pid} = stop_at_exit($pid);
+        wait_until(sub { -e $started || waitpid($pid, POSIX::WNOHANG()) != 0 }, 30);
         return $self;
     }
     my %t = (calls => 0, failed => 0, slowest => 0);
@@ -29,6 +32,7 @@ sub start {
         $t{calls}++;
         $t{failed}++ unless ($r->{results}[0] // -1) == $t{calls};
         $t{slowest} = $took if $took > $t{slowest};
+        if ($t{calls} == 1 && open my $fh, '>', $started) { close $fh }
         last if $r->{closed};
         sleep 0.1;      # the pace of the calls, not a wait for anything
     }

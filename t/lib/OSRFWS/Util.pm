@@ -8,6 +8,8 @@ use Exporter 'import';
 use Cwd qw(abs_path);
 use File::Temp ();
 use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Socket ();
 use POSIX ();
 use Scalar::Util ();
 use Time::HiRes qw(sleep time);
@@ -32,14 +34,33 @@ sub _repo_root {
     return $dir eq __FILE__ ? '.' : $dir;
 }
 
-# A port nobody listens on now (the kernel picks it).
+# A port nobody listens on now, for a daemon to listen on soon.  Below
+# the kernel's ephemeral range when there is room (a client connection
+# cannot take it meanwhile), and reserved for this process's life by an
+# abstract unix socket named after it: tests running at the same time
+# (prove -j) never get the same port.
+my @reserved;
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
-        or die "free_port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    my $low = _ephemeral_low();
+    for (1 .. 100) {
+        my $try = $low > 12000 ? 10000 + int(rand($low - 10000)) : 0;
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                      LocalPort => $try, Proto => 'tcp', ReuseAddr => 1)
+            or next;
+        my $port = $s->sockport;
+        close $s;
+        my $hold = IO::Socket::UNIX->new(Type => Socket::SOCK_STREAM(),
+                                         Local => "\0osrfws-port-$port") or next;
+        push @reserved, $hold;
+        return $port;
+    }
+    die "free_port: no free port found";
+}
+
+sub _ephemeral_low {
+    open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range' or return 0;
+    my ($low) = (<$fh> // '') =~ /^(\d+)/;
+    return $low // 0;
 }
 
 # Calls $check until it returns true or $timeout seconds pass.
@@ -96,7 +117,11 @@ sub pid_alive {
     return 0 unless $pid;
     # a zombie child of ours counts as gone
     waitpid($pid, POSIX::WNOHANG());
-    return kill(0, $pid) ? 1 : 0;
+    return 0 unless kill(0, $pid);
+    # so does any zombie: it has exited, only its parent has not reaped it
+    # yet (init, for a daemon such as Redis or Apache, may take a second)
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    return (<$fh> // '') =~ /^\d+ \(.*\) Z / ? 0 : 1;
 }
 
 # TERM, then KILL after $timeout seconds.  Returns 1 once the process is gone.
