@@ -5,6 +5,9 @@
 # and host that check mod_websocket compatibility both ways.
 noinst_LTLIBRARIES += mod_osrf_websocket.la ws_echo.la osrf_ws_bridge.la
 mod_osrf_websocket_la_SOURCES = mod_osrf_websocket.c include/websocket_plugin.h \
+	src/httpd/ws_config.c include/ws_config.h src/httpd/ws_conn.c \
+	src/httpd/ws_conn_read.c include/ws_conn.h src/httpd/ws_plugin_api.c \
+	include/ws_plugin_api.h \
 	src/httpd/ws_status.c include/ws_status.h include/ws_out.h \
 	src/httpd/ws_prefork.c include/ws_prefork.h src/httpd/ws_reserve.c include/ws_reserve.h
 mod_osrf_websocket_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
