@@ -12,9 +12,9 @@
  * the callbacks, the listener thread and the bus are in src/httpd
  * (osrf_ws_bridge.h names them).
  *
- * Threads and locks, the gateway's: the module's (mod_osrf_websocket.c)
- * and the bridge's.  This block is the one place for them; the other
- * files point here.
+ * Threads and locks, the gateway's: the module's (WebSocketState in
+ * ws_conn.h, used in src/httpd/ws_conn*.c) and the bridge's.  This block
+ * is the one place for them; the other files point here.
  *
  * Threads (one connection per prefork child)
  * ------------------------------------------
@@ -33,7 +33,7 @@
  *
  * The locks, in the order they are taken (never the other way)
  * ------------------------------------------------------------
- *   1. ws_state.io        (module) the client connection itself: its
+ *   1. WebSocketState.io (module) the client connection itself: its
  *                         filters, bucket allocator and brigades, mod_ssl's
  *                         state and the write buffer.  The module holds it
  *                         while it calls on_connect (the 101 goes out
@@ -47,14 +47,14 @@
  *                         never held around server->send of a data frame
  *                         (deliver drops it: a send may wait on drained,
  *                         and may take 3 and 1).
- *   3. ws_state.deflate_lock  (module) the deflate stream and its output
- *                         buffer; taken by the thread that sends.
- *   4. ws_state.lock      (module) outbox, in_write, closing/close_code,
+ *   3. WebSocketState.deflate_lock (module) the deflate stream and its
+ *                         output buffer; taken by the thread that sends.
+ *   4. WebSocketState.lock (module) outbox, in_write, closing/close_code,
  *                         closed, broken; "drained" is its condition.
  * The module calls no plugin callback while it holds 3 or 4, so
  * bridge.lock is never wanted under them.
  *
- * The module's state under ws_state.lock: the writer swaps the outbox
+ * The module's state under WebSocketState.lock: the writer swaps the outbox
  * with the write buffer under it and writes outside it; while the outbox
  * is over its bound, send from another thread waits on "drained"
  * (back-pressure).  A close asked for by another thread wakes the
