@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# src/core: OpenSRF without httpd and without sockets: its JSON, the
+# src/core: OpenSRF without httpd and without sockets (it uses the codec
+# and the gateway's number parser): its JSON, the
 # translation both ways, opensrf_core.xml, the log lines.  Its flags name
 # no httpd and no hiredis header directory.
 noinst_LTLIBRARIES += libosrfcore.la
@@ -9,7 +10,7 @@ libosrfcore_la_SOURCES = include/osrf_bridge.h include/osrf_json.h \
 	src/core/osrf_sessions.c src/core/osrf_config.c src/core/osrf_log.c \
 	src/core/osrf_flight.c
 libosrfcore_la_CPPFLAGS = $(AM_CPPFLAGS) $(XML_CFLAGS)
-libosrfcore_la_LIBADD = libwscodec.la $(XML_LIBS)
+libosrfcore_la_LIBADD = libwscodec.la libwsgateway.la $(XML_LIBS)
 
 check_PROGRAMS += t/unit/osrf_core_test
 t_unit_osrf_core_test_SOURCES = t/unit/osrf_core_test.c t/unit/tap.h

@@ -21,7 +21,7 @@ osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c include/osrf_ws_bridge.h \
 	src/httpd/osrf_bus.c include/osrf_bus.h
 osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)
 osrf_ws_bridge_la_LDFLAGS = $(MODULE_LDFLAGS)
-osrf_ws_bridge_la_LIBADD = libosrfcore.la libwsgateway.la $(HIREDIS_LIBS)
+osrf_ws_bridge_la_LIBADD = libosrfcore.la $(HIREDIS_LIBS)
 
 ws_echo_la_SOURCES = src/httpd/ws_echo_plugin.c
 ws_echo_la_CPPFLAGS = $(AM_CPPFLAGS) $(APR_CFLAGS)

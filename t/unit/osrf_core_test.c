@@ -472,6 +472,21 @@ static void test_config(void)
                "<passwd>secret-pw</passwd><port>99999</port></gateway></config>");
     ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0
        && !strstr(err, "secret-pw"), "a bad port is refused, the password never shown");
+    write_file(path, "<config><gateway><domain>x</domain><username>u</username>"
+               "<passwd>pw</passwd><port>638O</port></gateway></config>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0
+       && strstr(err, "<port>") && strstr(err, "1 to 65535"),
+       "a typo in the port is refused (not read as 638), naming the element and range");
+    write_file(path, "<config><gateway><domain>x</domain><username>u</username>"
+               "<passwd>pw</passwd><loglevel>3 </loglevel><port>7</port></gateway></config>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) == 0
+       && cfg.loglevel == 3 && cfg.port == 7, "white space around a number is trimmed");
+    osrf_config_free(&cfg);
+    write_file(path, "<config><gateway><domain>x</domain><username>u</username>"
+               "<passwd>pw</passwd><loglevel>info</loglevel></gateway></config>");
+    ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0
+       && strstr(err, "<loglevel>") && strstr(err, "0 to 5"),
+       "a log level that is not 0 to 5 is refused");
     unlink(path);
     ok(osrf_config_read(path, "gateway", &cfg, err, sizeof(err)) < 0 && strstr(err, path),
        "a missing file is refused, naming it");
