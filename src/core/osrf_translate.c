@@ -231,22 +231,13 @@ static void start_envelope(const osrf_identity *id, const char *worker,
     ws_buffer_puts(bus, ",\"body\":[");
 }
 
-osrf_status osrf_client_to_bus(const osrf_identity *id,
-                               const osrf_sessions *sessions,
-                               const char *frame, size_t len,
-                               osrf_inbound *in, ws_buffer *bus,
-                               ws_buffer *activity)
+/* The frame as one JSON object, bounded in values and depth (whole: the
+ * object, from its '{'); else why in in->error. */
+static osrf_status one_object(const char *frame, size_t len, osrf_inbound *in,
+                              osrf_span *whole)
 {
-    static const char *const names[] = { "thread", "service", "log_xid", "osrf_msg", NULL };
-    osrf_span whole = { frame, len }, v[4], m;
-    const char *end, *worker, *cursor = NULL;
-    char service[OSRF_MAX_SERVICE + 2];
-    int has_service, has_xid, nmsgs = 0;
-    osrf_status st = OSRF_OK;
+    const char *end;
 
-    memset(in, 0, sizeof(*in));
-    if (activity)
-        ws_buffer_reset(activity);   /* no line of an earlier frame stays behind */
     if (osrf_json_over_values(frame, len, OSRF_MAX_VALUES)) {
         snprintf(in->error, sizeof(in->error), "more than %d JSON values in one message",
                  OSRF_MAX_VALUES);
@@ -258,11 +249,33 @@ osrf_status osrf_client_to_bus(const osrf_identity *id,
                  OSRF_JSON_DEPTH);
         return OSRF_ERR_JSON;
     }
-    whole.p = osrf_json_skip_ws(whole.p, end);
-    if (*whole.p != '{') {
+    whole->p = osrf_json_skip_ws(frame, end);
+    whole->n = (size_t)(frame + len - whole->p);
+    if (*whole->p != '{') {
         snprintf(in->error, sizeof(in->error), "not a JSON object");
         return OSRF_ERR_JSON;
     }
+    return OSRF_OK;
+}
+
+osrf_status osrf_client_to_bus(const osrf_identity *id,
+                               const osrf_sessions *sessions,
+                               const char *frame, size_t len,
+                               osrf_inbound *in, ws_buffer *bus,
+                               ws_buffer *activity)
+{
+    static const char *const names[] = { "thread", "service", "log_xid", "osrf_msg", NULL };
+    osrf_span whole, v[4], m;
+    const char *worker, *cursor = NULL;
+    char service[OSRF_MAX_SERVICE + 2];
+    int has_service, has_xid, nmsgs = 0;
+    osrf_status st = OSRF_OK;
+
+    memset(in, 0, sizeof(*in));
+    if (activity)
+        ws_buffer_reset(activity);   /* no line of an earlier frame stays behind */
+    if ((st = one_object(frame, len, in, &whole)) != OSRF_OK)
+        return st;
     osrf_json_members(whole, names, v);
 
     /* thread, log_xid and method end up in log lines, ours and the
