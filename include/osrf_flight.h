@@ -133,9 +133,11 @@ int osrf_flight_busy(const osrf_flight *f, const osrf_inbound *in);
 int osrf_flight_sessions_full(const osrf_flight *f, const osrf_inbound *in);
 
 /* A frame's requests are in flight from now (before the push: the reply
- * may be popped before the push returns); undone when the push fails. */
+ * may be popped before the push returns); undone when the push fails:
+ * then 1 if the caller is to answer its thread with a STATUS, 0 if the
+ * listener did already (it saw the bus lost meanwhile: osrf_flight_lost). */
 void osrf_flight_sent(osrf_flight *f, const osrf_inbound *in, int64_t now);
-void osrf_flight_unsent(osrf_flight *f, const osrf_inbound *in);
+int osrf_flight_unsent(osrf_flight *f, const osrf_inbound *in);
 /* The frame went onto the bus. */
 void osrf_flight_relayed(osrf_flight *f, const osrf_inbound *in, int64_t now);
 

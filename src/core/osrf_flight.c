@@ -57,12 +57,14 @@ static void pending_add(osrf_flight *f, const osrf_inbound *in, int64_t now)
 
 /* Requests of thread ended; one failed by us (a lost bus, the max wait)
  * counts off the abandoned ones. */
-static void pending_done(osrf_flight *f, const char *thread, int completed)
+/* Counts completed requests of thread off; 1 if it was in flight, 0 if
+ * it was not (answered already, as the bus's loss answers every thread). */
+static int pending_done(osrf_flight *f, const char *thread, int completed)
 {
     int i;
 
     if (completed == 0)
-        return;
+        return 0;
     for (i = 0; i < f->npending; i++)
         if (strcmp(f->pending[i].thread, thread) == 0) {
             osrf_pending *p = &f->pending[i];
@@ -71,11 +73,12 @@ static void pending_done(osrf_flight *f, const char *thread, int completed)
             f->in_flight -= n;
             if ((p->requests -= n) == 0)
                 *p = f->pending[--f->npending];
-            return;
+            return 1;
         }
     f->abandoned -= completed;
     if (f->abandoned < 0)
         f->abandoned = 0;
+    return 0;
 }
 
 int osrf_flight_busy(const osrf_flight *f, const osrf_inbound *in)
@@ -95,9 +98,9 @@ void osrf_flight_sent(osrf_flight *f, const osrf_inbound *in, int64_t now)
         pending_add(f, in, now);
 }
 
-void osrf_flight_unsent(osrf_flight *f, const osrf_inbound *in)
+int osrf_flight_unsent(osrf_flight *f, const osrf_inbound *in)
 {
-    pending_done(f, in->thread, in->replies);
+    return pending_done(f, in->thread, in->replies) || in->replies == 0;
 }
 
 void osrf_flight_relayed(osrf_flight *f, const osrf_inbound *in, int64_t now)

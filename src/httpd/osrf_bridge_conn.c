@@ -181,7 +181,7 @@ size_t bridge_message(osrf_ws_bridge *b, const WebSocketServer *server, int type
 {
     request_rec *r = server->request(server);
     osrf_inbound in;
-    int pushed;
+    int pushed, answer = 0;
 
     if (type != MESSAGE_TYPE_TEXT) {
         bridge_close_with(server, 1003, "OpenSRF messages are text");
@@ -202,11 +202,12 @@ size_t bridge_message(osrf_ws_bridge *b, const WebSocketServer *server, int type
     if (pushed)
         osrf_flight_relayed(&b->flight, &in, apr_time_now());
     else
-        osrf_flight_unsent(&b->flight, &in);
+        answer = osrf_flight_unsent(&b->flight, &in);
     bridge_note_gauges(b);
     apr_thread_mutex_unlock(b->lock);
     if (!pushed) {
-        send_status(b, server, &in, 503, "the OpenSRF bus is unavailable");
+        if (answer)     /* else the listener's OSRFWS02014 answered it */
+            send_status(b, server, &in, 503, "the OpenSRF bus is unavailable");
         return 0;
     }
     log_activity(b, r, in.xid, 0);

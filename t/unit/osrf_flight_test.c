@@ -386,6 +386,29 @@ static void test_bus_lost(void)
     is_int(outstanding, 3, "all three");
 }
 
+/* A push fails while the listener finds the bus lost: one STATUS 503 on
+ * the thread, from whichever saw it first (t/50 saw two). */
+static void test_push_failed(void)
+{
+    osrf_inbound in = request("t1", 1), none = request("t2", 0);
+    int expired, lost;
+
+    reset();
+    osrf_flight_sent(&fl, &in, 0);
+    is_int(osrf_flight_unsent(&fl, &in), 1,
+           "a push that failed: its thread is the connection thread's to answer");
+    is_int(fl.in_flight, 0, "and is no longer in flight");
+    osrf_flight_sent(&fl, &in, 0);
+    fb.fail = 1;
+    listener_turn(&fl, &bus, 1 * SEC, &expired, &lost);
+    is_int(lost, 1, "the listener, finding the bus lost first, answers the thread");
+    is_int(osrf_flight_unsent(&fl, &in), 0, "so the failed push does not answer it again");
+    is_int(fl.abandoned, 0, "and its request is not left counted as abandoned");
+    osrf_flight_sent(&fl, &none, 0);
+    is_int(osrf_flight_unsent(&fl, &none), 1,
+           "a frame that wanted no reply: its failed push is answered");
+}
+
 static void test_keys(void)
 {
     const char *keys[1 + OSRF_FLIGHT_MAX_RETIRED];
@@ -456,6 +479,7 @@ int main(void)
     test_idle();
     test_shutdown();
     test_bus_lost();
+    test_push_failed();
     test_keys();
     test_limits_and_sessions();
     return done_testing();
