@@ -278,13 +278,7 @@ static int ws_handler(request_rec *r)
  * start stops here, saying why. */
 static int refuse_threaded_mpm(server_rec *s)
 {
-    int threaded = AP_MPMQ_NOT_SUPPORTED, threads = 1;
-
-    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
-        threaded = AP_MPMQ_NOT_SUPPORTED;
-    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
-        threads = 1;
-    if (threaded == AP_MPMQ_NOT_SUPPORTED && threads <= 1)
+    if (!ws_mpm_threaded())
         return OK;
     ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                  "OSRFWS01032: mod_osrf_websocket needs the prefork MPM (one "

@@ -17,4 +17,9 @@
 /* post_config, in the parent. */
 void ws_prefork_warm_up(server_rec *s);
 
+/* Whether the MPM loaded runs threads (threaded, or more than one thread
+ * a child): the module and the bridge, one connection per process by
+ * design, refuse to start under it. */
+int ws_mpm_threaded(void);
+
 #endif /* WS_PREFORK_H */

@@ -18,6 +18,7 @@ osrf_ws_bridge_la_SOURCES = osrf_ws_bridge.c include/osrf_ws_bridge.h \
 	src/httpd/osrf_bridge_conn.c src/httpd/osrf_bridge_listen.c \
 	src/httpd/osrf_bridge_bus.c src/httpd/osrf_bridge_log.c \
 	src/httpd/osrf_bridge_conf.c include/osrf_bridge_conf.h \
+	src/httpd/ws_prefork.c include/ws_prefork.h \
 	src/httpd/osrf_bus.c include/osrf_bus.h
 osrf_ws_bridge_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS) $(HIREDIS_CFLAGS)
 osrf_ws_bridge_la_LDFLAGS = $(MODULE_LDFLAGS)

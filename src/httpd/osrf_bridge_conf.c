@@ -20,6 +20,7 @@
 #include "osrf_bridge.h"
 #include "osrf_bridge_conf.h"
 #include "ws_number.h"
+#include "ws_prefork.h"
 #include "ws_reserve.h"
 
 APLOG_USE_MODULE(osrf_ws_bridge);
@@ -170,13 +171,7 @@ void osrf_bridge_limits(const bridge_settings *set, osrf_flight_limits *lim)
  * refused, as the module refuses it. */
 static int check_mpm(char *why, size_t n)
 {
-    int threaded = AP_MPMQ_NOT_SUPPORTED, threads = 1;
-
-    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
-        threaded = AP_MPMQ_NOT_SUPPORTED;
-    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
-        threads = 1;
-    if (threaded == AP_MPMQ_NOT_SUPPORTED && threads <= 1)
+    if (!ws_mpm_threaded())
         return 0;
     snprintf(why, n, "OSRFWS02020: the OpenSRF bridge serves one connection per "
              "process, and the %s MPM loaded is threaded: load the prefork MPM "

@@ -7,6 +7,7 @@
 
 #include "httpd.h"
 #include "unixd.h"
+#include "ap_mpm.h"
 
 #include "ws_prefork.h"
 
@@ -32,4 +33,15 @@ void ws_prefork_warm_up(server_rec *s)
 {
     (void)s;
     warm_up_nss();
+}
+
+int ws_mpm_threaded(void)
+{
+    int threaded = AP_MPMQ_NOT_SUPPORTED, threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS)
+        threaded = AP_MPMQ_NOT_SUPPORTED;
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS)
+        threads = 1;
+    return threaded != AP_MPMQ_NOT_SUPPORTED || threads > 1;
 }
